@@ -1,0 +1,13 @@
+"""Command registration: importing this package registers every `neurodeploy` command."""
+
+from toolchain.cli import (  # noqa: F401  (each module registers its commands on import)
+    data_cmds,
+    deploy_cmds,
+    doctor,
+    energy_cmds,
+    pipeline_cmds,
+    train_cmds,
+)
+from toolchain.cli.app import app, main
+
+__all__ = ["app", "main"]

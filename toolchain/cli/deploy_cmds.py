@@ -1,0 +1,1 @@
+"""neurodeploy commands: deploy."""
