@@ -1,0 +1,50 @@
+"""Input encodings shared by the float model, the emulator and Lava (numpy, deterministic).
+
+Features are vectors in [0, 1] (`toolchain.represent`). For fixed point:
+- graded encodings send x_int = round(clip(x, 0, 1) * scale), an unsigned integer of `bits` bits;
+- "spikes" sends binary trains made on the host, [B, T, n_in]:
+  rate:    spike at step t with probability x (independent Bernoulli draws, seeded);
+  latency: one spike at step round((1 - x) * (T - 1)); inputs equal to 0 never spike.
+The same seed gives the same trains, so every back end sees identical input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from toolchain.errors import DataError
+
+
+def _check_features(x: np.ndarray, n_in: int) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[1] != n_in:
+        raise DataError(f"features of shape {x.shape} do not match the network input ({n_in} values per clip)")
+    if not np.isfinite(x).all():
+        raise DataError("features contain NaN or inf")
+    return np.clip(x.astype(np.float64), 0.0, 1.0)
+
+
+def graded(x: np.ndarray, scale: float, n_in: int) -> np.ndarray:
+    """Quantise features to unsigned integers x_int = round(x * scale): int32 [B, n_in]."""
+    return np.rint(_check_features(x, n_in) * scale).astype(np.int32)
+
+
+def spike_trains(x: np.ndarray, encoder: str, num_steps: int, seed: int, n_in: int) -> np.ndarray:
+    """Binary input trains, bool [B, T, n_in], for the "rate" or "latency" code."""
+    x = _check_features(x, n_in)
+    if encoder == "rate":
+        rng = np.random.default_rng(seed)
+        return rng.random((x.shape[0], num_steps, n_in)) < x[:, None, :]
+    if encoder == "latency":
+        t_spike = np.rint((1.0 - x) * (num_steps - 1)).astype(np.int64)
+        steps = np.arange(num_steps)[None, :, None]
+        return (steps == t_spike[:, None, :]) & (x[:, None, :] > 0)
+    raise DataError(f"unknown spike encoder {encoder!r} (expected 'rate' or 'latency')")
+
+
+def encode_for_ir(ir, x: np.ndarray, seed: int = 0) -> np.ndarray:
+    """What the fixed-point network receives for features `x`, per its InputSpec."""
+    spec = ir.input
+    if spec.graded:
+        return graded(x, spec.scale, spec.n_in)
+    return spike_trains(x, spec.spike_encoder, ir.num_steps, seed, spec.n_in)

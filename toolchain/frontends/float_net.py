@@ -1,0 +1,71 @@
+"""The float network every front end produces and the quantiser consumes.
+
+A FloatNetwork is a feed-forward stack of fully connected layers, each followed by one layer of
+snntorch-`Leaky` neurons (discrete-time LIF):
+
+    mem[t] = beta * mem[t-1] * (1 - s[t-1]) + W @ x[t] + b          (reset "zero")
+    mem[t] = beta * mem[t-1] + W @ x[t] + b - s[t-1] * threshold      (reset "subtract")
+    s[t]   = mem[t] > threshold
+
+with mem[0] = 0. That is snntorch's `Leaky(reset_delay=True)` (its default): the reset decided at
+step t is applied at step t+1, which for the zero reset gives exactly Loihi's "spike, then v = 0".
+The output of the network is the spike count of the last layer over `num_steps`.
+
+Input encodings (x[t] for layer 1; the raw input is a vector in [0, 1]):
+- "dc": x[t] = input at every step (the seed study's choice: the input is a constant current).
+- "rate": x[t] ~ Bernoulli(input), independent per step.
+- "latency": one spike per input at step round((1 - input) * (num_steps - 1)) (inputs of 0 never spike).
+The random/latency spike trains are produced by `toolchain.encoding` so the float model, the
+emulator and Lava see the same trains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+Reset = Literal["zero", "subtract"]
+Encoding = Literal["dc", "rate", "latency"]
+RESETS = ("zero", "subtract")
+ENCODINGS = ("dc", "rate", "latency")
+
+
+@dataclass
+class FloatLayer:
+    """One Linear + Leaky layer in float (the units of the trained model)."""
+
+    weight: np.ndarray  # float [n_out, n_in]
+    bias: np.ndarray | None  # float [n_out] or None
+    beta: float  # membrane decay per step, in (0, 1]
+    threshold: float  # spike when mem > threshold
+    reset: Reset = "zero"
+    name: str = ""
+
+    @property
+    def n_in(self) -> int:
+        return int(self.weight.shape[1])
+
+    @property
+    def n_out(self) -> int:
+        return int(self.weight.shape[0])
+
+
+@dataclass
+class FloatNetwork:
+    """A feed-forward SNN in float, with everything needed to simulate and quantise it."""
+
+    layers: list[FloatLayer]
+    num_steps: int
+    encoding: Encoding = "dc"
+    input_shape: tuple[int, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_in(self) -> int:
+        return self.layers[0].n_in
+
+    @property
+    def sizes(self) -> list[int]:
+        return [self.n_in] + [layer.n_out for layer in self.layers]
