@@ -100,12 +100,12 @@ def run_config():
                         exception_proc_model_map={LIFResetSubtract: PyLifResetSubtractModelBitAcc})
 
 
-def _monitor_array(mon, proc, var_name: str) -> np.ndarray:
-    data = mon.get_data()[proc.name][var_name]
-    return np.asarray(data)
+def monitor_array(mon, proc, var_name: str) -> np.ndarray:
+    """What Monitor `mon` recorded of `proc`'s `var_name`: [total_steps, n]."""
+    return np.asarray(mon.get_data()[proc.name][var_name])
 
 
-def _align(arr: np.ndarray, i: int, B: int, T: int) -> np.ndarray:
+def align_layer(arr: np.ndarray, i: int, B: int, T: int) -> np.ndarray:
     """Global-step array [total, n] -> per-clip [B, T, n] for layer i (removes the i+1 step delay)."""
     return np.stack([arr[c * T + 1 + i: c * T + 1 + i + T] for c in range(B)])
 
@@ -119,9 +119,9 @@ def run_lava(ir: NetworkIR, inp: np.ndarray, record_v: bool = False) -> SimResul
     g = build(ir, inp, record_v=record_v)
     try:
         g.source.run(condition=RunSteps(num_steps=g.total_steps), run_cfg=run_config())
-        spikes = [_align(_monitor_array(m, lif, "s_out"), i, B, T) != 0
+        spikes = [align_layer(monitor_array(m, lif, "s_out"), i, B, T) != 0
                   for i, (m, lif) in enumerate(zip(g.spike_monitors, g.lifs))]
-        vs = [_align(_monitor_array(m, lif, "v"), i, B, T) for i, (m, lif) in enumerate(zip(g.v_monitors, g.lifs))]
+        vs = [align_layer(monitor_array(m, lif, "v"), i, B, T) for i, (m, lif) in enumerate(zip(g.v_monitors, g.lifs))]
     finally:
         g.source.stop()
     meta = {"encoding": ir.input.encoding, "num_steps": T, "seconds": time.perf_counter() - t0,

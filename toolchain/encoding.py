@@ -3,7 +3,8 @@
 Features are vectors in [0, 1] (`toolchain.represent`). For fixed point:
 - graded encodings send x_int = round(clip(x, 0, 1) * scale), an unsigned integer of `bits` bits;
 - "spikes" sends binary trains made on the host, [B, T, n_in]:
-  rate:    spike at step t with probability x (independent Bernoulli draws, seeded);
+  rate:    spike at step t with probability x (independent Bernoulli draws; clip number c of a data
+           set draws from numpy's generator seeded with (seed, c), so any batching gives the same trains);
   latency: one spike at step round((1 - x) * (T - 1)); inputs equal to 0 never spike.
 The same seed gives the same trains, so every back end sees identical input.
 """
@@ -29,12 +30,18 @@ def graded(x: np.ndarray, scale: float, n_in: int) -> np.ndarray:
     return np.rint(_check_features(x, n_in) * scale).astype(np.int32)
 
 
-def spike_trains(x: np.ndarray, encoder: str, num_steps: int, seed: int, n_in: int) -> np.ndarray:
-    """Binary input trains, bool [B, T, n_in], for the "rate" or "latency" code."""
+def spike_trains(x: np.ndarray, encoder: str, num_steps: int, seed: int, n_in: int,
+                 first_index: int = 0) -> np.ndarray:
+    """Binary input trains, bool [B, T, n_in], for the "rate" or "latency" code.
+
+    Row b of x is clip number first_index + b (its rate-code draws depend on that number only).
+    """
     x = _check_features(x, n_in)
     if encoder == "rate":
-        rng = np.random.default_rng(seed)
-        return rng.random((x.shape[0], num_steps, n_in)) < x[:, None, :]
+        out = np.empty((x.shape[0], num_steps, n_in), dtype=bool)
+        for b in range(x.shape[0]):
+            out[b] = np.random.default_rng((seed, first_index + b)).random((num_steps, n_in)) < x[b]
+        return out
     if encoder == "latency":
         t_spike = np.rint((1.0 - x) * (num_steps - 1)).astype(np.int64)
         steps = np.arange(num_steps)[None, :, None]
@@ -42,9 +49,9 @@ def spike_trains(x: np.ndarray, encoder: str, num_steps: int, seed: int, n_in: i
     raise DataError(f"unknown spike encoder {encoder!r} (expected 'rate' or 'latency')")
 
 
-def encode_for_ir(ir, x: np.ndarray, seed: int = 0) -> np.ndarray:
-    """What the fixed-point network receives for features `x`, per its InputSpec."""
+def encode_for_ir(ir, x: np.ndarray, seed: int = 0, first_index: int = 0) -> np.ndarray:
+    """What the fixed-point network receives for features `x` (clips first_index, ...), per its InputSpec."""
     spec = ir.input
     if spec.graded:
         return graded(x, spec.scale, spec.n_in)
-    return spike_trains(x, spec.spike_encoder, ir.num_steps, seed, spec.n_in)
+    return spike_trains(x, spec.spike_encoder, ir.num_steps, seed, spec.n_in, first_index)

@@ -30,13 +30,23 @@ def _wrap_int32(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def _track(stats: dict, x: np.ndarray, v: np.ndarray) -> None:
+    ax, av = np.abs(x), np.abs(v)
+    stats["u_absmax"] = max(stats.get("u_absmax", 0.0), float(ax.max(initial=0.0)))
+    stats["v_absmax"] = max(stats.get("v_absmax", 0.0), float(av.max(initial=0.0)))
+    stats["u_wraps"] = stats.get("u_wraps", 0) + int(((x > _U) | (x <= -_U)).sum())
+    stats["v_saturations"] = stats.get("v_saturations", 0) + int((av > _V).sum())
+
+
 def lif_layer(a: np.ndarray, num_steps: int, *, du: int, dv: int, vth: int, bias: np.ndarray,
-              reset: str, once: bool = False, record_v: bool = False):
+              reset: str, once: bool = False, record_v: bool = False, stats: dict | None = None):
     """Spikes bool [T, B, n] of one LIF layer driven by exact integer activations `a`.
 
     a: float64 [T, B, n] (one activation per step), or [B, n] with once=True (activation at the
     first step only, zero afterwards) or once=False (the same activation at every step).
     bias: effective bias per neuron in v units (bias_mant << bias_exp), shape [n].
+    stats: if given, updated with the largest |u| before the wrap and |v| before saturation, and
+    how many neuron-steps wrapped / saturated ("u_absmax", "v_absmax", "u_wraps", "v_saturations").
     Returns (spikes, v_trace): v_trace is v after the step's reset (what Lava's `v` Var holds),
     float64 [T, B, n], when record_v, else None.
     """
@@ -66,6 +76,8 @@ def lif_layer(a: np.ndarray, num_steps: int, *, du: int, dv: int, vth: int, bias
         v = np.trunc(v * v_mult)
         v += u
         v += bias
+        if stats is not None:
+            _track(stats, x, v)
         np.clip(v, -_V, _V, out=v)
         if reset == "subtract":
             v -= s_prev * vth_eff

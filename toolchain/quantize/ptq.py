@@ -1,0 +1,175 @@
+"""Post-training quantisation: FloatNetwork + calibration features -> NetworkIR.
+
+Per layer l, with float weights W, bias b, decay beta, threshold theta (see `toolchain.ir.graph`
+for the fixed-point meaning):
+
+- weight scale  sw = (2**(weight_bits-1) - 1) / max|W|     (W_int = round(W * sw): full range)
+- input scale   xs = 2**input_bits - 1 for the graded layer 1 (x_int = round(x * xs)), 1 for spikes
+- layer scale   S  = sw * xs * 2**weight_exp: one float current unit = S activation units, and a
+  float membrane value m is v = 64 * S * m.
+- S is the largest that keeps, on the calibration data (float model ranges),
+  the current inside the 24-bit u register with headroom (S * max|I| * 64 < u_headroom * 2**23),
+  and the threshold inside its 17-bit field (round(theta * S) <= 131071). The membrane's
+  24-bit saturation is checked and reported (a deeply negative v saturating changes nothing about
+  spikes in practice; it is reported, not prevented).
+  Reducing S uses a negative weight_exp (the sum is shifted right, keeping the products exact),
+  or, with netx_compatible=True (netx chooses its own weight exponent from the stored weights and
+  cannot shift a sum right), fewer input bits and fewer weight levels, split evenly.
+- vth = round(theta * S);  dv = round((1 - beta) * 4096);  du = 0 for layer 1 under "graded_once",
+  else round-trip of the synaptic decay alpha (du = 4095 - round(alpha * 4096); alpha = 0 -> 4095).
+- bias: b * S activation units = 64 * b * S in v units = bias_mant << bias_exp, with the smallest
+  bias_exp (>= 6 when netx_compatible, because netx fixes bias_exp = 6) that fits bias_mant in 13 bits.
+
+The DC input of the seed's models ("dc" encoding) reaches layer 1 as graded spikes:
+- "graded_once" (default): x_int is sent once per classification into a current with du = 0.
+  Cost: one layer of synaptic operations per classification. Lava's current decay has an offset
+  of one (4096 - (du + 1)), so the held current loses 1/4096 per step (about 1.2 % over 50 steps);
+  the quantisation report's float-vs-quantised agreement includes this effect.
+- "graded_every_step": x_int is sent every step into a memoryless current (du = 4095), exactly the
+  float model's constant input, at num_steps times the synaptic operations.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from toolchain.errors import ConfigError
+from toolchain.frontends.float_net import FloatNetwork
+from toolchain.frontends.reference import simulate_float
+from toolchain.ir import InputSpec, LayerIR, NetworkIR
+from toolchain.ir import limits as L
+from toolchain.ir.checks import validate
+
+
+@dataclass
+class QuantConfig:
+    """Choices of the post-training quantiser (all ranges are Loihi's, see toolchain.ir.limits)."""
+
+    weight_bits: int = 8
+    input_bits: int = 8
+    dc_input: str = "graded_once"  # or "graded_every_step" (only for the "dc" encoding)
+    netx_compatible: bool = True
+    u_headroom: float = 0.5  # the calibrated current may use this fraction of the 24-bit range
+    weight_clip_percentile: float = 100.0  # < 100 clips the largest |W| (reported)
+    min_input_bits: int = 4
+    min_weight_bits: int = 4
+
+    def validate(self) -> "QuantConfig":
+        if not L.WEIGHT_BITS_MIN <= self.weight_bits <= L.WEIGHT_BITS_MAX:
+            raise ConfigError(f"quantize option 'weight_bits': {self.weight_bits} outside "
+                              f"{L.WEIGHT_BITS_MIN}..{L.WEIGHT_BITS_MAX}")
+        if not L.INPUT_BITS_MIN <= self.input_bits <= L.INPUT_BITS_MAX:
+            raise ConfigError(f"quantize option 'input_bits': {self.input_bits} outside "
+                              f"{L.INPUT_BITS_MIN}..{L.INPUT_BITS_MAX}")
+        if self.dc_input not in ("graded_once", "graded_every_step"):
+            raise ConfigError(f"quantize option 'dc_input': {self.dc_input!r} is not 'graded_once' or "
+                              "'graded_every_step'")
+        if not 0 < self.u_headroom <= 1:
+            raise ConfigError(f"quantize option 'u_headroom': {self.u_headroom} must be in (0, 1]")
+        if not 50 <= self.weight_clip_percentile <= 100:
+            raise ConfigError(f"quantize option 'weight_clip_percentile': {self.weight_clip_percentile} "
+                              "must be in [50, 100]")
+        return self
+
+
+def input_encoding(net: FloatNetwork, cfg: QuantConfig) -> str:
+    """The IR input encoding for the float network's encoding."""
+    if net.encoding in ("rate", "latency"):
+        return "spikes"
+    if cfg.dc_input == "graded_once" and net.layers[0].alpha:
+        return "graded_every_step"  # a synaptic decay in layer 1 would not hold a once-sent current
+    return cfg.dc_input
+
+
+def _bias(b: np.ndarray | None, S: float, n: int, min_exp: int) -> tuple[np.ndarray, int, float]:
+    """(bias_mant, bias_exp, clipped fraction) for float bias b at layer scale S."""
+    if b is None:
+        return np.zeros(n, dtype=np.int32), max(min_exp, 0), 0.0
+    target = 64.0 * np.asarray(b, dtype=np.float64) * S  # v units
+    peak = float(np.abs(target).max(initial=0.0))
+    exp = min_exp
+    while exp < L.BIAS_EXP_MAX and peak / 2 ** exp > L.BIAS_MANT_MAX + 0.5:
+        exp += 1
+    mant = np.rint(target / 2 ** exp)
+    clipped = float(np.mean((mant < L.BIAS_MANT_MIN) | (mant > L.BIAS_MANT_MAX)))
+    return np.clip(mant, L.BIAS_MANT_MIN, L.BIAS_MANT_MAX).astype(np.int32), exp, clipped
+
+
+def quantize(net: FloatNetwork, calib_x: np.ndarray, cfg: QuantConfig | None = None,
+             name: str = "network", seed: int = 0) -> tuple[NetworkIR, dict]:
+    """Quantise `net` using calibration features `calib_x` [N, n_in] in [0, 1].
+
+    Returns the validated IR and a per-layer record of every choice (the quantisation report's core).
+    """
+    cfg = (cfg or QuantConfig()).validate()
+    encoding = input_encoding(net, cfg)
+    ref = simulate_float(net, calib_x, seed=seed)
+    cur_max, mem_max, mem_min = ref.meta["current_absmax"], ref.meta["mem_max"], ref.meta["mem_min"]
+    input_bits = cfg.input_bits if encoding != "spikes" else 1
+    layers, records = [], []
+    for i, fl in enumerate(net.layers):
+        graded = i == 0 and encoding != "spikes"
+        wb = cfg.weight_bits
+        w = np.asarray(fl.weight, dtype=np.float64)
+        w_ref = float(np.percentile(np.abs(w), cfg.weight_clip_percentile)) or 1.0
+        xs_bits = input_bits if graded else 0
+        # Largest admissible layer scale S (activation units per float current unit).
+        i_max = cur_max[i] / max(1.0 - fl.alpha, 1e-6)
+        limits = {"u_range": cfg.u_headroom * L.STATE_MAX / 64.0 / max(i_max, 1e-12),
+                  "vth_field": L.VTH_MAX / max(fl.threshold, 1e-12)}
+        s_max = min(limits.values())
+        sw = (2 ** (wb - 1) - 1) / w_ref
+        xs = (2 ** xs_bits - 1) if graded else 1
+        factor = s_max / (sw * xs)
+        wexp = 0
+        if factor < 1:
+            steps = math.ceil(-math.log2(factor))
+            if cfg.netx_compatible:
+                x_cut = min(math.ceil(steps / 2), xs_bits - cfg.min_input_bits) if graded else 0
+                w_cut = steps - x_cut
+                if wb - w_cut < cfg.min_weight_bits:
+                    raise ConfigError(
+                        f"layer {i} ('{fl.name}'): keeping its current inside Loihi's 24-bit register needs "
+                        f"{steps} fewer bits of weight/input precision than the {wb}-bit weights allow "
+                        "with netx_compatible=true; quantise with netx_compatible=false (weight exponent)")
+                if graded:
+                    input_bits = xs_bits = xs_bits - x_cut
+                    xs = 2 ** xs_bits - 1
+                wb -= w_cut
+                sw = (2 ** (wb - 1) - 1) / w_ref
+            else:
+                wexp = max(-steps, L.WEIGHT_EXP_MIN)
+        S = sw * xs * 2.0 ** wexp
+        lo, hi = L.weight_range(wb)
+        w_scaled = w * sw
+        w_int = np.clip(np.rint(w_scaled), lo, hi).astype(np.int32)
+        bias_mant, bias_exp, bias_clipped = _bias(fl.bias, S, fl.n_out, 6 if cfg.netx_compatible else 0)
+        dv = int(np.clip(round((1.0 - fl.beta) * L.DECAY_UNITY), 0, L.DECAY_MAX))
+        if i == 0 and encoding == "graded_once":
+            du = 0
+        else:
+            du = int(np.clip(L.DECAY_MAX - round(fl.alpha * L.DECAY_UNITY), 0, L.DECAY_MAX))
+        vth = int(np.clip(round(fl.threshold * S), 0, L.VTH_MAX))
+        layers.append(LayerIR(name=fl.name or f"fc{i}", weight=w_int, bias_mant=bias_mant, weight_exp=wexp,
+                              weight_bits=wb, bias_exp=bias_exp, du=du, dv=dv, vth=vth, reset=fl.reset, scale=S))
+        records.append({
+            "layer": fl.name or f"fc{i}", "weight_scale": sw, "input_scale": xs, "weight_exp": wexp,
+            "weight_bits": wb, "scale": S, "weight_clipped_fraction": float(np.mean(np.abs(w_scaled) > hi + 0.5)),
+            "bias_clipped_fraction": bias_clipped, "beta": fl.beta, "beta_quantised": (L.DECAY_UNITY - dv) / L.DECAY_UNITY,
+            "threshold": fl.threshold, "vth": vth, "threshold_quantised": vth / S,
+            "float_current_absmax": cur_max[i], "float_mem_range": [mem_min[i], mem_max[i]],
+            "expected_v_absmax": 64 * S * max(abs(mem_min[i]), abs(mem_max[i])),
+            "scale_limits": limits,
+        })
+    spec = InputSpec(n_in=net.n_in, encoding=encoding, bits=input_bits,
+                     scale=float(2 ** input_bits - 1) if encoding != "spikes" else 1.0,
+                     shape=tuple(net.input_shape) or (net.n_in,),
+                     spike_encoder=net.encoding if encoding == "spikes" else None)
+    ir = NetworkIR(name=name, num_steps=net.num_steps, input=spec, layers=layers,
+                   metadata={"quantizer": {"method": "post-training", **asdict(cfg)},
+                             "float_encoding": net.encoding, **net.metadata})
+    return validate(ir, source="quantised network"), {"layers": records, "config": asdict(cfg),
+                                                       "input_encoding": encoding, "input_bits": input_bits}

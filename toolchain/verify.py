@@ -1,0 +1,82 @@
+"""Verification: the same clips through the float snntorch model, the emulator and Lava.
+
+Emulator vs Lava must agree exactly (equal integers: every neuron's spike at every step).
+Float vs quantised is a measured difference (decisions, AUC, per-layer activity), not a
+requirement of equality: quantisation is allowed to change some spikes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from toolchain.emulator import run_encoded
+from toolchain.encoding import encode_for_ir
+from toolchain.frontends.float_net import FloatNetwork
+from toolchain.frontends.reference import simulate_float
+from toolchain.ir.graph import NetworkIR
+from toolchain.sim_result import SimResult
+
+
+def auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
+    """ROC AUC, or None when only one class is present."""
+    from sklearn.metrics import roc_auc_score
+
+    labels = np.asarray(labels)
+    if len(np.unique(labels)) < 2:
+        return None
+    return float(roc_auc_score(labels, scores))
+
+
+def layer_agreement(a: SimResult, b: SimResult) -> list[dict]:
+    """Per layer: exact equality, fraction of equal (clip, step, neuron) entries, spike totals, first mismatch."""
+    rows = []
+    for i, (sa, sb) in enumerate(zip(a.layer_spikes, b.layer_spikes)):
+        equal = sa == sb
+        bad = np.argwhere(~equal)
+        rows.append({"layer": i, "exact": bool(equal.all()), "agreement": float(equal.mean()),
+                     "mismatches": int(bad.shape[0]), f"spikes_{a.backend}": int(sa.sum()),
+                     f"spikes_{b.backend}": int(sb.sum()),
+                     "first_mismatch": None if bad.size == 0 else [int(v) for v in bad[0]]})
+    return rows
+
+
+def compare_float(float_res: SimResult, quant: SimResult, labels=None) -> dict:
+    """Decision agreement, AUCs and per-layer firing rates of float vs quantised runs."""
+    out = {
+        "decision_agreement": float(np.mean(float_res.decisions == quant.decisions)),
+        "firing_rate_float": [float(s.mean()) for s in float_res.layer_spikes],
+        "firing_rate_quantised": [float(s.mean()) for s in quant.layer_spikes],
+    }
+    if labels is not None:
+        out["auc_float"] = auc(labels, float_res.scores())
+        out["auc_quantised"] = auc(labels, quant.scores())
+        out["accuracy_float"] = float(np.mean(float_res.decisions == labels))
+        out["accuracy_quantised"] = float(np.mean(quant.decisions == labels))
+    return out
+
+
+def verify(ir: NetworkIR, float_net: FloatNetwork | None, x: np.ndarray, labels=None, seed: int = 0,
+           lava: bool = True) -> dict:
+    """Run all back ends on features x [N, n_in]; the report dict (`ok` is emulator == Lava)."""
+    inp = encode_for_ir(ir, x, seed)
+    emu = run_encoded(ir, inp)
+    report: dict = {"clips": int(x.shape[0]), "num_steps": ir.num_steps, "encoding": ir.input.encoding,
+                    "emulator_seconds": emu.meta["seconds"]}
+    ok = True
+    if lava:
+        from export.lava_graph import run_lava
+
+        lav = run_lava(ir, inp)
+        rows = layer_agreement(emu, lav)
+        report["lava_seconds"] = lav.meta["seconds"]
+        report["emulator_vs_lava"] = rows
+        report["output_counts_equal"] = bool(np.array_equal(emu.counts, lav.counts))
+        ok = all(r["exact"] for r in rows) and report["output_counts_equal"]
+    if float_net is not None:
+        flo = simulate_float(float_net, x, seed=seed)
+        report["float_vs_quantised"] = compare_float(flo, emu, labels)
+        report["float_vs_quantised_layers"] = layer_agreement(flo, emu)
+    elif labels is not None:
+        report["auc_quantised"] = auc(labels, emu.scores())
+    report["ok"] = ok
+    return report
