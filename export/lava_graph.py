@@ -1,131 +1,90 @@
-"""Build and run the IR as a Lava process graph on the CPU simulator (Loihi2SimCfg, "fixed_pt").
+"""The IR as a Lava process graph: run it on Lava's CPU simulator, or export it as a standalone folder.
 
-Graph: io.source.RingBuffer -> [Dense -> LIFReset] x L, a Monitor on every layer's spikes.
-Several classifications stream through one run: the source holds clip c's input at steps
-c*T + 1 .. c*T + T (T = num_steps). Each Dense delays by one step, so layer i (0-based) sees clip
-c's step k (1-based) at global step c*T + k + i + 1; its LIFReset zeroes u and v at the first of
-those steps (reset_interval=T, reset_offset=i+2), so every clip starts from rest and a layer's bias
-integrates only from its first input step, like the float model. The run lasts B*T + L steps.
-
-Weights go to Lava's Dense unchanged: sign_mode MIXED with num_weight_bits=9 makes Lava's
-clip/truncate a no-op on the IR's mantissas (the IR itself checks the hardware's weight bits).
+`process_spec` turns the IR into plain Lava process parameters and arrays; `export/lava_runtime.py`
+(numpy + lava only) builds and runs the graph from them. The same runtime file is what an exported
+folder contains, so the exported graph is the one neurodeploy tests.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
 import time
-from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from export import lava_runtime
+from toolchain.fileio import atomic_path, write_text
 from toolchain.ir.graph import NetworkIR
 from toolchain.sim_result import SimResult
 
-
-@dataclass
-class LavaGraph:
-    """The processes of one built graph (kept so tests can inspect them)."""
-
-    source: object
-    denses: list
-    lifs: list
-    spike_monitors: list
-    v_monitors: list
-    total_steps: int
+HERE = Path(__file__).resolve().parent
 
 
-def source_data(ir: NetworkIR, inp: np.ndarray) -> np.ndarray:
-    """The RingBuffer payload int32 [n_in, B*T + L] for encoded input `inp` (see module docstring)."""
-    T, L = ir.num_steps, len(ir.layers)
-    B = inp.shape[0]
-    data = np.zeros((ir.input.n_in, B * T + L), dtype=np.int32)
-    for c in range(B):
-        if ir.input.encoding == "graded_once":
-            data[:, c * T] = inp[c]
-        elif ir.input.encoding == "graded_every_step":
-            data[:, c * T:(c + 1) * T] = inp[c][:, None]
-        else:
-            data[:, c * T:(c + 1) * T] = inp[c].T.astype(np.int32)
-    return data
-
-
-def build(ir: NetworkIR, inp: np.ndarray, record_v: bool = False) -> LavaGraph:
-    """Instantiate the Lava processes for `ir` fed with encoded input `inp` (not yet run)."""
-    from lava.proc.dense.process import Dense
-    from lava.proc.io.source import RingBuffer
-    from lava.proc.lif.process import LIFReset
-    from lava.proc.monitor.process import Monitor
-    from lava.utils.weightutils import SignMode
-
-    from export.lava_models.subtract import LIFResetSubtract
-
-    T = ir.num_steps
-    total = inp.shape[0] * T + len(ir.layers)
-    source = RingBuffer(data=source_data(ir, inp))
-    prev_out = source.s_out
-    denses, lifs, smons, vmons = [], [], [], []
+def process_spec(ir: NetworkIR) -> tuple[dict, dict[str, np.ndarray]]:
+    """(spec, arrays): the Lava process parameters of every layer and their weight/bias arrays."""
+    layers = []
     for i, layer in enumerate(ir.layers):
-        graded = i == 0 and ir.input.graded
-        dense = Dense(weights=layer.weight.astype(np.int32),
-                      num_message_bits=int(ir.input.bits) if graded else 0,
-                      num_weight_bits=9, sign_mode=SignMode.MIXED, weight_exp=int(layer.weight_exp),
-                      name=f"dense{i}")
-        lif_cls = LIFResetSubtract if layer.reset == "subtract" else LIFReset
-        lif = lif_cls(shape=(layer.n_out,), du=int(layer.du), dv=int(layer.dv), vth=int(layer.vth),
-                      bias_mant=layer.bias_mant.astype(np.int32),
-                      bias_exp=np.full(layer.n_out, int(layer.bias_exp), dtype=np.int32),
-                      reset_interval=T, reset_offset=i + 2, name=f"lif{i}")
-        prev_out.connect(dense.s_in)
-        dense.a_out.connect(lif.a_in)
-        smon = Monitor()
-        smon.probe(lif.s_out, total)
-        smons.append(smon)
-        if record_v:
-            vmon = Monitor()
-            vmon.probe(lif.v, total)
-            vmons.append(vmon)
-        denses.append(dense)
-        lifs.append(lif)
-        prev_out = lif.s_out
-    return LavaGraph(source, denses, lifs, smons, vmons, total)
-
-
-def run_config():
-    """Loihi2SimCfg selecting the bit-accurate models, with our subtractive-reset model mapped."""
-    from lava.magma.core.run_configs import Loihi2SimCfg
-
-    from export.lava_models.subtract import LIFResetSubtract, PyLifResetSubtractModelBitAcc
-
-    return Loihi2SimCfg(select_tag="fixed_pt",
-                        exception_proc_model_map={LIFResetSubtract: PyLifResetSubtractModelBitAcc})
-
-
-def monitor_array(mon, proc, var_name: str) -> np.ndarray:
-    """What Monitor `mon` recorded of `proc`'s `var_name`: [total_steps, n]."""
-    return np.asarray(mon.get_data()[proc.name][var_name])
-
-
-def align_layer(arr: np.ndarray, i: int, B: int, T: int) -> np.ndarray:
-    """Global-step array [total, n] -> per-clip [B, T, n] for layer i (removes the i+1 step delay)."""
-    return np.stack([arr[c * T + 1 + i: c * T + 1 + i + T] for c in range(B)])
+        layers.append({
+            "name": layer.name, "n_in": layer.n_in, "n_out": layer.n_out,
+            "num_message_bits": int(ir.input.bits) if (i == 0 and ir.input.graded) else 0,
+            "weight_exp": int(layer.weight_exp), "du": int(layer.du), "dv": int(layer.dv), "vth": int(layer.vth),
+            "bias_exp": int(layer.bias_exp), "reset": layer.reset,
+        })
+    spec = {"format": "neurodeploy-lava-graph", "version": 1, "name": ir.name, "num_steps": int(ir.num_steps),
+            "input": {"n_in": int(ir.input.n_in), "encoding": ir.input.encoding, "bits": int(ir.input.bits),
+                      "scale": float(ir.input.scale), "spike_encoder": ir.input.spike_encoder},
+            "layers": layers}
+    arrays = {}
+    for i, layer in enumerate(ir.layers):
+        arrays[f"weight_{i}"] = np.asarray(layer.weight, dtype=np.int32)
+        arrays[f"bias_mant_{i}"] = np.asarray(layer.bias_mant, dtype=np.int32)
+    return spec, arrays
 
 
 def run_lava(ir: NetworkIR, inp: np.ndarray, record_v: bool = False) -> SimResult:
     """Run `ir` on encoded input `inp` (B clips) in Lava; spikes aligned like the emulator's."""
-    from lava.magma.core.run_conditions import RunSteps
-
-    B, T = inp.shape[0], ir.num_steps
     t0 = time.perf_counter()
-    g = build(ir, inp, record_v=record_v)
-    try:
-        g.source.run(condition=RunSteps(num_steps=g.total_steps), run_cfg=run_config())
-        spikes = [align_layer(monitor_array(m, lif, "s_out"), i, B, T) != 0
-                  for i, (m, lif) in enumerate(zip(g.spike_monitors, g.lifs))]
-        vs = [align_layer(monitor_array(m, lif, "v"), i, B, T) for i, (m, lif) in enumerate(zip(g.v_monitors, g.lifs))]
-    finally:
-        g.source.stop()
-    meta = {"encoding": ir.input.encoding, "num_steps": T, "seconds": time.perf_counter() - t0,
-            "lava_steps": g.total_steps}
+    spec, arrays = process_spec(ir)
+    out = lava_runtime.run(spec, arrays, inp, record_v)
+    meta = {"encoding": ir.input.encoding, "num_steps": ir.num_steps, "seconds": time.perf_counter() - t0,
+            "lava_steps": out["steps"]}
     if record_v:
-        meta["v"] = vs
-    return SimResult(backend="lava", input=inp, layer_spikes=spikes, meta=meta)
+        meta["v"] = out["v"]
+    return SimResult(backend="lava", input=inp, layer_spikes=out["spikes"], meta=meta)
+
+
+README = """Lava process graph exported by neurodeploy ({name}).
+
+Files: network.json (per-layer Lava process parameters), network.npz (int32 weights and biases),
+lava_runtime.py (builds Source -> [Dense -> LIFReset] x {n_layers} with Monitors and runs it on
+Loihi2SimCfg(select_tag="fixed_pt")), lava_models/ (the subtractive-reset neuron, if used).
+Needs: Python 3.10, numpy<2, lava-nc 0.10.0.
+
+    import json, numpy as np, lava_runtime
+    spec = json.load(open("network.json"))
+    arrays = dict(np.load("network.npz"))
+    x_int = np.zeros((1, {n_in}), dtype=np.int32)   # input: {encoding}, {bits}-bit (see lava_runtime.source_data)
+    spikes = lava_runtime.run(spec, arrays, x_int)["spikes"]   # per layer bool [clips, {T}, neurons]
+
+Input quantisation: x_int = round(clip(x, 0, 1) * {scale}) for features x in [0, 1].
+"""
+
+
+def export_lava(ir: NetworkIR, out_dir: str | Path) -> Path:
+    """Write a standalone Lava graph folder (see README in it); each file atomically."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    spec, arrays = process_spec(ir)
+    write_text(out / "network.json", json.dumps(spec, indent=2) + "\n")
+    with atomic_path(out / "network.npz") as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+    for rel in ("lava_runtime.py", "lava_models/__init__.py", "lava_models/subtract.py"):
+        with atomic_path(out / rel) as tmp:
+            shutil.copyfile(HERE / rel, tmp)
+    write_text(out / "README.txt", README.format(name=ir.name, n_layers=len(ir.layers), n_in=ir.input.n_in,
+                                                 encoding=ir.input.encoding, bits=ir.input.bits, T=ir.num_steps,
+                                                 scale=ir.input.scale))
+    return out

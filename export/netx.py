@@ -112,13 +112,14 @@ def run_netx(path: str | os.PathLike, ir_like: NetworkIR, inp: np.ndarray) -> Si
     from lava.proc.io.source import RingBuffer
     from lava.proc.monitor.process import Monitor
 
-    from export.lava_graph import align_layer, monitor_array, source_data
+    from export.lava_graph import process_spec
+    from export.lava_runtime import align_layer, monitor_array, source_data
 
     B, T = inp.shape[0], ir_like.num_steps
     t0 = time.perf_counter()
     net = load_netx(path, ir_like)
     total = B * T + len(net.layers)
-    source = RingBuffer(data=source_data(ir_like, inp))
+    source = RingBuffer(data=source_data(process_spec(ir_like)[0], inp))
     source.s_out.connect(net.inp)
     monitors = []
     for block in net.layers:

@@ -46,8 +46,10 @@ class SimResult:
 
 
 def concat(results: list[SimResult]) -> SimResult:
-    """Join batches of the same network and back end along the clip axis."""
+    """Join batches of the same network and back end along the clip axis (meta of the first batch)."""
     first = results[0]
+    if len(results) == 1:
+        return first
     return SimResult(
         backend=first.backend,
         input=np.concatenate([r.input for r in results], axis=0),

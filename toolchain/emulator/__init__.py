@@ -5,6 +5,6 @@
     run.py    whole-network simulation in clip chunks -> SimResult
 """
 
-from toolchain.emulator.run import run_encoded, simulate
+from toolchain.emulator.run import Emulator, run_encoded, simulate
 
-__all__ = ["run_encoded", "simulate"]
+__all__ = ["Emulator", "run_encoded", "simulate"]

@@ -1,11 +1,12 @@
 """The LIF update of Lava's PyLifModelBitAcc (lava-nc 0.10.0), over all steps of one layer.
 
 State and arithmetic are float64 holding exact integers (all magnitudes stay below 2**44, far
-inside float64's 2**53 exact range), which numpy evaluates faster than int64 with the same result:
+inside float64's 2**53 exact range), evaluated by one numba kernel that keeps each neuron's u, v
+in cache across the time loop (parallel over blocks of neurons):
     trunc(u * (4095 - du) / 4096): (4095 - du) / 4096 is an exact binary fraction, the product of
     an integer below 2**32 with it is exact, and trunc() is Lava's sign(x) * (|x| >> 12).
 Per step t (u, v, s as in `toolchain.ir.graph`):
-    x = trunc(u * (4095 - du) / 4096) + int32(a << 6)        (int32 wraps as in Lava)
+    x = int32( trunc(u * (4095 - du) / 4096) + int32(a << 6) )       (int32 wraps as in Lava)
     u = x - 2**24 if x > 2**23;  x + 2**24 if x <= -2**23;  else x      (Lava's one-step 24-bit wrap)
     v = clip(trunc(v * (4096 - dv) / 4096) + u + bias, -(2**23 - 1), 2**23 - 1)
     subtract reset: v = clip(v - s_prev * (vth << 6), same limits)   (as our Lava model does)
@@ -14,6 +15,11 @@ Per step t (u, v, s as in `toolchain.ir.graph`):
 
 from __future__ import annotations
 
+# Lava fixes multiprocessing's start method to "fork" when its runtime is imported and fails if the
+# method is already set; numba's parallel runtime reads (and so fixes) it on first use. Importing
+# Lava's runtime first lets both live in one process.
+import lava.magma.runtime.message_infrastructure.multiprocessing  # noqa: F401
+import numba
 import numpy as np
 
 from toolchain.ir import limits as L
@@ -21,21 +27,74 @@ from toolchain.ir import limits as L
 _I32 = 2.0 ** 31
 _U = float(L.STATE_MAX)
 _V = float(L.V_LIMIT)
+# How layer input reaches the kernel: one activation per step, one at the first step only, or the
+# same activation at every step.
+PER_STEP, ONCE, EVERY_STEP = 0, 1, 2
+_BLOCK = 2048  # neurons per parallel work item: their state stays in cache across the time loop
 
 
-def _wrap_int32(x: np.ndarray) -> np.ndarray:
-    """Two's-complement int32 wrap (only evaluated when a value leaves the int32 range)."""
-    if np.abs(x).max(initial=0.0) >= _I32:
-        x = np.mod(x + _I32, 2 * _I32) - _I32
+@numba.njit(inline="always")
+def _trunc(x: float) -> float:
+    """Round toward zero (|x| < 2**63 always holds here)."""
+    return float(np.int64(x))
+
+
+@numba.njit(inline="always")
+def _int32(x: float) -> float:
+    if x >= _I32 or x < -_I32:
+        x = ((x + _I32) % (2.0 * _I32)) - _I32
     return x
 
 
-def _track(stats: dict, x: np.ndarray, v: np.ndarray) -> None:
-    ax, av = np.abs(x), np.abs(v)
-    stats["u_absmax"] = max(stats.get("u_absmax", 0.0), float(ax.max(initial=0.0)))
-    stats["v_absmax"] = max(stats.get("v_absmax", 0.0), float(av.max(initial=0.0)))
-    stats["u_wraps"] = stats.get("u_wraps", 0) + int(((x > _U) | (x <= -_U)).sum())
-    stats["v_saturations"] = stats.get("v_saturations", 0) + int((av > _V).sum())
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _kernel(a, mode, T, u_mult, v_mult, vth_eff, bias, subtract, record_v, track, spikes, v_out, stats):
+    """Neurons in blocks (parallel); inside a block, time outer and neurons inner (contiguous)."""
+    M = spikes.shape[1]
+    n_blocks = (M + _BLOCK - 1) // _BLOCK
+    for blk in numba.prange(n_blocks):
+        lo = blk * _BLOCK
+        hi = min(lo + _BLOCK, M)
+        w = hi - lo
+        u = np.zeros(w)
+        v = np.zeros(w)
+        s_prev = np.zeros(w)
+        peak = np.zeros((4, w))
+        for t in range(T):
+            for j in range(w):
+                m = lo + j
+                if mode == PER_STEP:
+                    act = a[t, m]
+                elif mode == ONCE and t > 0:
+                    act = 0.0
+                else:
+                    act = a[0, m]
+                x = _int32(_trunc(u[j] * u_mult) + _int32(act * 64.0))
+                uu = x - 2.0 * _U if x > _U else x
+                if uu <= -_U:
+                    uu = x + 2.0 * _U
+                u[j] = uu
+                y = _trunc(v[j] * v_mult) + uu + bias[m]
+                if track:
+                    peak[0, j] = max(peak[0, j], abs(x))
+                    peak[1, j] = max(peak[1, j], abs(y))
+                    if x > _U or x <= -_U:
+                        peak[2, j] += 1.0
+                    if abs(y) > _V:
+                        peak[3, j] += 1.0
+                vv = min(max(y, -_V), _V)
+                if subtract:
+                    vv = min(max(vv - s_prev[j] * vth_eff, -_V), _V)
+                fired = vv > vth_eff
+                spikes[t, m] = fired
+                s_prev[j] = 1.0 if fired else 0.0
+                if fired and not subtract:
+                    vv = 0.0
+                v[j] = vv
+                if record_v:
+                    v_out[t, m] = vv
+        for k in range(4):
+            for j in range(w):
+                stats[k, lo + j] = peak[k, j]
 
 
 def lif_layer(a: np.ndarray, num_steps: int, *, du: int, dv: int, vth: int, bias: np.ndarray,
@@ -50,44 +109,22 @@ def lif_layer(a: np.ndarray, num_steps: int, *, du: int, dv: int, vth: int, bias
     Returns (spikes, v_trace): v_trace is v after the step's reset (what Lava's `v` Var holds),
     float64 [T, B, n], when record_v, else None.
     """
-    time_major = a.ndim == 3
-    shape = a.shape[1:] if time_major else a.shape
-    u_mult = float(L.DECAY_UNITY - (du + 1)) / L.DECAY_UNITY
-    v_mult = float(L.DECAY_UNITY - dv) / L.DECAY_UNITY
-    vth_eff = float(vth << L.VTH_SHIFT)
-    bias = np.asarray(bias, dtype=np.float64)
-    u = np.zeros(shape)
-    v = np.zeros(shape)
-    s_prev = np.zeros(shape, dtype=bool)
-    spikes = np.empty((num_steps,) + tuple(shape), dtype=bool)
-    v_trace = np.empty((num_steps,) + tuple(shape)) if record_v else None
-    const_act = None if time_major else _wrap_int32(a * 64.0)
-    zero_act = 0.0
-    for t in range(num_steps):
-        if time_major:
-            act = _wrap_int32(a[t] * 64.0)
-        elif once and t > 0:
-            act = zero_act
-        else:
-            act = const_act
-        x = _wrap_int32(np.trunc(u * u_mult) + act)
-        u = np.where(x > _U, x - 2 * _U, x)
-        u = np.where(u <= -_U, x + 2 * _U, u)
-        v = np.trunc(v * v_mult)
-        v += u
-        v += bias
-        if stats is not None:
-            _track(stats, x, v)
-        np.clip(v, -_V, _V, out=v)
-        if reset == "subtract":
-            v -= s_prev * vth_eff
-            np.clip(v, -_V, _V, out=v)
-        s = v > vth_eff
-        spikes[t] = s
-        if reset == "zero":
-            v[s] = 0.0
-        else:
-            s_prev = s
-        if record_v:
-            v_trace[t] = v
-    return spikes, v_trace
+    per_step = a.ndim == 3
+    shape = tuple(a.shape[1:] if per_step else a.shape)
+    M = int(np.prod(shape))
+    flat = np.ascontiguousarray(a, dtype=np.float64).reshape((num_steps if per_step else 1), M)
+    mode = PER_STEP if per_step else (ONCE if once else EVERY_STEP)
+    spikes = np.empty((num_steps, M), dtype=np.bool_)
+    v_out = np.empty((num_steps, M) if record_v else (1, 1))
+    peaks = np.empty((4, M))
+    bias_m = np.broadcast_to(np.asarray(bias, dtype=np.float64), shape).reshape(M)  # per flattened neuron
+    _kernel(flat, mode, num_steps, float(L.DECAY_UNITY - (du + 1)) / L.DECAY_UNITY,
+            float(L.DECAY_UNITY - dv) / L.DECAY_UNITY, float(vth << L.VTH_SHIFT), np.ascontiguousarray(bias_m),
+            reset == "subtract", record_v, stats is not None, spikes, v_out, peaks)
+    if stats is not None:
+        stats["u_absmax"] = max(stats.get("u_absmax", 0.0), float(peaks[0].max(initial=0.0)))
+        stats["v_absmax"] = max(stats.get("v_absmax", 0.0), float(peaks[1].max(initial=0.0)))
+        stats["u_wraps"] = stats.get("u_wraps", 0) + int(peaks[2].sum())
+        stats["v_saturations"] = stats.get("v_saturations", 0) + int(peaks[3].sum())
+    shape_t = (num_steps,) + shape
+    return spikes.reshape(shape_t), (v_out.reshape(shape_t) if record_v else None)
