@@ -49,6 +49,7 @@ def test_graded_input_is_scaled_down_to_keep_the_current_in_24_bits():
     ir_netx, rep_netx = quantize(net, calib, QuantConfig(netx_compatible=True))
     ir_exp, _ = quantize(net, calib, QuantConfig(netx_compatible=False))
     assert ir_netx.layers[0].weight_exp == 0 and (rep_netx["input_bits"] < 8 or ir_netx.layers[0].weight_bits < 8)
+    assert rep_netx["warnings"] == []
     assert ir_exp.layers[0].weight_exp < 0 and ir_exp.input.bits == 8
     for ir in (ir_netx, ir_exp):
         assert all(r["u_wraps"] == 0 for r in simulate(ir, calib, track_ranges=True).meta["ranges"])
@@ -68,3 +69,14 @@ def test_bad_quantise_options_are_refused():
         QuantConfig(weight_bits=12).validate()
     with pytest.raises(ConfigError, match="'dc_input'"):
         QuantConfig(dc_input="sometimes").validate()
+
+
+def test_netx_compatibility_falls_back_to_a_weight_exponent_with_a_warning():
+    rng = np.random.default_rng(3)
+    net = float_net(rng, sizes=(4000, 16, 2), num_steps=8)
+    net.layers[0].weight = np.abs(net.layers[0].weight)  # 4000 same-sign inputs: |W x| ~ 2000 max|W|
+    calib = rng.random((50, 4000))
+    ir, report = quantize(net, calib, QuantConfig(netx_compatible=True, min_weight_bits=6))
+    assert ir.layers[0].weight_exp < 0
+    assert len(report["warnings"]) == 1 and "layer 0" in report["warnings"][0] and "netx" in report["warnings"][0]
+    assert all(r["u_wraps"] == 0 for r in simulate(ir, calib, track_ranges=True).meta["ranges"])

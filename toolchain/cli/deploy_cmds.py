@@ -1,1 +1,268 @@
-"""neurodeploy commands: deploy."""
+"""neurodeploy commands: quantize, export, simulate, verify, bench simulate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from toolchain.cli.app import JSON_OPTION, app, bench_app, console, emit, err_console
+from toolchain.errors import ArtifactError, ConfigError
+
+IR_NAME = "network.ndir"
+
+
+def resolve_ir_path(q: Path) -> Path:
+    """A quantise folder (holding network.ndir) or an IR file."""
+    path = q / IR_NAME if q.is_dir() else q
+    if not path.is_file():
+        raise ArtifactError(f"{q}: no IR found (expected an IR file or a folder holding {IR_NAME})")
+    return path
+
+
+def load_deployment(q: Path):
+    """(ir, float_net or None) from a quantise folder or IR file."""
+    from toolchain.deploy import FLOAT_FILE
+    from toolchain.frontends.float_net import load_float_network
+    from toolchain.ir import load_ir
+
+    ir = load_ir(resolve_ir_path(q))
+    float_path = (q if q.is_dir() else q.parent) / FLOAT_FILE
+    return ir, (load_float_network(float_path) if float_path.is_file() else None)
+
+
+def _progress_cb(total: int, label: str):
+    from rich.progress import Progress
+
+    prog = Progress(console=err_console, transient=True)
+    task = prog.add_task(label, total=total)
+    prog.start()
+
+    def update(done: int) -> None:
+        prog.update(task, completed=done)
+        if done >= total:
+            prog.stop()
+    return update
+
+
+@app.command()
+def quantize(
+    run: Optional[Path] = typer.Argument(None, help="A training run folder (neurodeploy train) holding an SNN."),
+    out: Path = typer.Option(..., "--out", help="Output folder: network.ndir (IR), float_network.safetensors, "
+                             "quantization.json / .md."),
+    nir_file: Optional[Path] = typer.Option(None, "--nir", help="Quantise a NIR graph instead of a run."),
+    num_steps: int = typer.Option(0, help="Time steps per classification (with --nir)."),
+    encoding: str = typer.Option("dc", help="Input encoding of a --nir network: dc | rate | latency."),
+    nir_dt: Optional[float] = typer.Option(None, help="Euler step for NIR's continuous neurons (default 1e-4 s)."),
+    calib_npy: Optional[Path] = typer.Option(None, help="Calibration features [N, n_in] in [0, 1] (.npy), for --nir."),
+    calib: int = typer.Option(256, help="Calibration clips taken from the run's training split."),
+    weight_bits: int = typer.Option(8, help="Signed weight bits (Loihi: up to 9)."),
+    input_bits: int = typer.Option(8, help="Bits of the graded input payload."),
+    dc_input: str = typer.Option("graded_once", help="How a DC input reaches layer 1: graded_once | graded_every_step."),
+    netx_compatible: bool = typer.Option(True, help="Only choices netx's .net can express (weight_exp >= 0, bias_exp 6)."),
+    qat_epochs: int = typer.Option(0, help="Quantisation-aware fine-tuning epochs before quantising (0 = off)."),
+    qat_lr: float = typer.Option(1e-4, help="Learning rate of the QAT fine-tuning."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Quantise a trained SNN (or a NIR graph) to Loihi fixed point; report float vs quantised."""
+    from toolchain.fileio import write_text
+    from toolchain.quantize import QuantConfig
+    from toolchain.quantize.report import render_markdown
+
+    cfg = QuantConfig(weight_bits=weight_bits, input_bits=input_bits, dc_input=dc_input,
+                      netx_compatible=netx_compatible).validate()
+    if (run is None) == (nir_file is None):
+        raise ConfigError("give either a RUN folder or --nir FILE (not both)")
+    if nir_file is not None:
+        from toolchain.deploy import deploy_nir
+        from toolchain.deploy_data import load_npy_features
+        from toolchain.frontends.from_nir import from_nir
+
+        if num_steps < 1:
+            raise ConfigError("--num-steps must be >= 1 with --nir")
+        if calib_npy is None:
+            raise ConfigError("--nir needs --calib-npy FEATURES.npy (typical inputs in [0, 1]) for calibration")
+        n_in = from_nir(nir_file, num_steps, encoding, dt=nir_dt).n_in
+        dep = deploy_nir(nir_file, load_npy_features(str(calib_npy), n_in), num_steps, encoding, dt=nir_dt,
+                         quant=cfg, name=nir_file.stem)
+    else:
+        from toolchain.quantize.from_run import quantize_run
+
+        dep = quantize_run(run, cfg, calib_clips=calib, progress=not as_json, qat_epochs=qat_epochs, qat_lr=qat_lr)
+    dep.save(out)
+    write_text(out / "quantization.md", render_markdown(dep.report))
+    result = {"out": str(out), "ir": str(out / IR_NAME), "sizes": dep.ir.sizes, "num_steps": dep.ir.num_steps,
+              "input_encoding": dep.ir.input.encoding, "layers": dep.report["layers"],
+              "evaluation": dep.report.get("evaluation")}
+
+    def render(r: dict) -> None:
+        console.print(render_markdown(dep.report), markup=False, highlight=False)
+        console.print(f"[green]wrote[/] {r['ir']} and the report in {r['out']}")
+
+    emit(result, as_json, render)
+
+
+@app.command()
+def export(
+    src: Path = typer.Argument(..., help="A quantise folder / IR (lava, netx, nir) or a training run (onnx, nir)."),
+    fmt: str = typer.Option(..., "--format", help="lava | netx | nir | onnx"),
+    out: Path = typer.Option(..., "--out", help="Output path (a folder for lava, a file otherwise)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Export a deployment (Lava graph folder, netx .net, NIR) or an ANN baseline (ONNX)."""
+    fmt = fmt.lower()
+    result: dict = {"format": fmt, "out": str(out)}
+    if fmt == "onnx":
+        from export.onnx_export import export_run_onnx
+
+        result.update(export_run_onnx(src, out))
+    elif fmt in ("lava", "netx", "nir"):
+        if fmt == "nir" and (src / "manifest.json").is_file() and not (src / IR_NAME).is_file():
+            from toolchain.train import load_run
+
+            net = load_run(src).model.to_float_network()
+        else:
+            ir, net = load_deployment(src)
+        if fmt == "lava":
+            from export.lava_graph import export_lava
+
+            export_lava(ir, out)
+        elif fmt == "netx":
+            from export.netx import write_netx
+
+            write_netx(ir, out)
+        else:
+            from export.nir_export import write_nir
+
+            if net is None:
+                raise ArtifactError(f"{src}: no float network beside the IR; NIR export needs the float model")
+            _, notes = write_nir(net, out)
+            result["warnings"] = notes
+    else:
+        raise ConfigError(f"--format {fmt!r} is not one of lava, netx, nir, onnx")
+
+    def render(r: dict) -> None:
+        for w in r.get("warnings", []):
+            err_console.print(f"[yellow]warning:[/] {w}")
+        console.print(f"[green]exported[/] {r['format']} -> {r['out']}")
+
+    emit(result, as_json, render)
+
+
+def _features(ir, data: Path, clips: int, as_json: bool):
+    from toolchain.deploy_data import select_features
+
+    sel = select_features(ir.metadata, str(data), clips, progress=not as_json)
+    if sel.skipped and not as_json:
+        err_console.print(f"[yellow]{len(sel.skipped)} clips skipped while loading[/] "
+                          f"({', '.join(p.file for p in sel.skipped[:5])}{' ...' if len(sel.skipped) > 5 else ''})")
+    return sel
+
+
+@app.command()
+def simulate(
+    q: Path = typer.Argument(..., help="A quantise folder or IR file."),
+    backend: str = typer.Option("emulator", help="emulator | lava"),
+    data: Path = typer.Option(..., help="Data set (Kaggle layout folder or zip)."),
+    clips: int = typer.Option(100, help="How many clips (validation split when the data set is the training one)."),
+    seed: int = typer.Option(0, help="Seed of rate-coded input spikes."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Run the quantised network on clips with the bit-exact emulator or Lava; accuracy, AUC, activity."""
+    from toolchain.encoding import encode_for_ir
+    from toolchain.verify import auc
+
+    ir, _ = load_deployment(q)
+    sel = _features(ir, data, clips, as_json)
+    if backend == "emulator":
+        from toolchain.emulator import Emulator
+
+        res = Emulator(ir).simulate(sel.x, seed, progress=None if as_json else _progress_cb(len(sel.x), "emulator"))
+    elif backend == "lava":
+        from export.lava_graph import run_lava
+
+        res = run_lava(ir, encode_for_ir(ir, sel.x, seed))
+    else:
+        raise ConfigError(f"--backend {backend!r} is not 'emulator' or 'lava'")
+    labelled = sel.labels >= 0
+    result = {"backend": backend, "clips": len(sel.x), "selection": sel.note, "seconds": res.meta["seconds"],
+              "clips_per_s": len(sel.x) / res.meta["seconds"], "skipped": len(sel.skipped),
+              "accuracy": float((res.decisions[labelled] == sel.labels[labelled]).mean()) if labelled.any() else None,
+              "auc": auc(sel.labels[labelled], res.scores()[labelled]) if labelled.any() else None,
+              "firing_rates": [float(s.mean()) for s in res.layer_spikes],
+              "spikes_per_clip": [float(s.sum(axis=(1, 2)).mean()) for s in res.layer_spikes]}
+
+    def render(r: dict) -> None:
+        console.print(f"{r['backend']}: {r['clips']} clips ({r['selection']}) in {r['seconds']:.2f} s "
+                      f"({r['clips_per_s']:.1f} clips/s)")
+        console.print(f"accuracy {r['accuracy']}, AUC {r['auc']}")
+        for i, (fr, sp) in enumerate(zip(r["firing_rates"], r["spikes_per_clip"])):
+            console.print(f"  layer {i}: firing rate {fr:.4f}, {sp:.1f} spikes per clip")
+
+    emit(result, as_json, render)
+
+
+@app.command()
+def verify(
+    q: Path = typer.Argument(..., help="A quantise folder (IR + float network) or IR file."),
+    data: Path = typer.Option(..., help="Data set (Kaggle layout folder or zip)."),
+    clips: int = typer.Option(20, help="Clips run through float model, emulator and Lava."),
+    seed: int = typer.Option(0, help="Seed of rate-coded input spikes."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Float snntorch model vs emulator vs Lava on the same clips; exit 1 unless emulator == Lava exactly."""
+    from toolchain.verify import verify as run_verify
+
+    ir, net = load_deployment(q)
+    sel = _features(ir, data, clips, as_json)
+    labels = sel.labels if (sel.labels >= 0).all() else None
+    report = run_verify(ir, net, sel.x, labels=labels, seed=seed)
+    report.update(selection=sel.note, skipped=len(sel.skipped))
+
+    def render(r: dict) -> None:
+        from rich.table import Table
+
+        t = Table(title=f"emulator vs Lava, {r['clips']} clips x {r['num_steps']} steps ({r['selection']})")
+        for col in ("layer", "exact", "agreement", "mismatches", "spikes emulator", "spikes lava"):
+            t.add_column(col)
+        for row in r["emulator_vs_lava"]:
+            t.add_row(str(row["layer"]), "yes" if row["exact"] else "[red]NO[/]", f"{row['agreement']:.2%}",
+                      str(row["mismatches"]), str(row["spikes_emulator"]), str(row["spikes_lava"]))
+        console.print(t)
+        console.print(f"output counts equal: {r['output_counts_equal']}")
+        fq = r.get("float_vs_quantised")
+        if fq:
+            console.print(f"float vs quantised: decision agreement {fq['decision_agreement']:.2%}"
+                          + (f", AUC {fq['auc_float']} vs {fq['auc_quantised']}" if fq.get("auc_float") is not None else ""))
+        console.print("[green]VERIFIED: emulator == Lava[/]" if r["ok"] else "[red]MISMATCH: emulator != Lava[/]")
+
+    emit(report, as_json, render)
+    if not report["ok"]:
+        raise typer.Exit(1)
+
+
+@bench_app.command("simulate")
+def bench_simulate_cmd(
+    emulator_clips: int = typer.Option(256, help="Clips for the emulator measurement."),
+    lava_extra_clips: int = typer.Option(2, help="Extra clips in the second Lava run (marginal cost)."),
+    out: Optional[Path] = typer.Option(None, help="Write the result JSON here."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Emulator vs Lava clips/s on the seed-size 2D network (14175-4096-512-64-2, 50 steps)."""
+    from toolchain.bench.simulate import bench_simulate
+    from toolchain.fileio import write_json
+
+    r = bench_simulate(emulator_clips, lava_extra_clips, progress=(lambda s: None) if as_json else err_console.print)
+    if out:
+        write_json(out, r)
+
+    def render(r: dict) -> None:
+        console.print(f"emulator {r['emulator_clips_per_s']:.1f} clips/s; Lava {r['lava_clips_per_s_marginal']:.4f} "
+                      f"clips/s (marginal), {r['lava_clips_per_s_all_in']:.4f} (all-in)")
+        console.print(f"ratio emulator/Lava: [bold]{r['ratio']:.0f}x[/] marginal, {r['ratio_all_in']:.0f}x all-in "
+                      f"(target {r['target_ratio']:.0f}x); spikes equal: {r['spikes_equal']}")
+
+    emit(r, as_json, render)
+
+

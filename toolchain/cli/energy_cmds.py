@@ -1,1 +1,179 @@
-"""neurodeploy commands: energy."""
+"""`neurodeploy energy`: exact counts on the emulator, chip mapping, energy per classification vs an ANN."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from toolchain.cli.app import JSON_OPTION, app, console, emit
+from toolchain.errors import ArtifactError, ConfigError, DataError
+
+IR_FILE, FLOAT_FILE = "network.ndir", "float_network.safetensors"  # as toolchain.deploy writes them
+
+
+def _ir_path(q: Path) -> Path:
+    path = q / IR_FILE if q.is_dir() else q
+    if not path.is_file():
+        raise ArtifactError(f"{q}: no IR found (expected an IR file or a folder containing {IR_FILE})")
+    return path
+
+
+def _load_array(data: Path):
+    import numpy as np
+
+    if not data.is_file() or data.suffix not in (".npy", ".npz"):
+        raise DataError(f"--data {data}: expected a .npy/.npz file of features or a training run folder")
+    try:
+        arr = np.load(data, allow_pickle=False)
+        if data.suffix == ".npz":
+            keys = list(arr.keys())
+            if "features" not in keys and len(keys) != 1:
+                raise DataError(f"--data {data}: the .npz holds {keys}; name the features array 'features'")
+            arr = arr["features" if "features" in keys else keys[0]]
+    except (ValueError, OSError) as exc:
+        raise DataError(f"--data {data}: cannot read it ({exc})") from None
+    return arr
+
+
+def _features(data: Optional[Path], n_in: int, clips: int):
+    """Features float [N, n_in] in [0, 1], the first `clips` of: a .npy/.npz array, or the
+    validation clips of a training run folder (recomputed from its data set and representation)."""
+    import numpy as np
+
+    if data is None:
+        raise ConfigError("counting spikes needs input clips: pass --data FEATURES.npy (or .npz), an array "
+                          f"[N, {n_in}] (or [N, *shape]) of features in [0, 1], or a training run folder")
+    if clips < 1:
+        raise ConfigError(f"--clips {clips}: must be >= 1")
+    if data.is_dir():
+        from toolchain.train import load_run
+
+        run = load_run(data)
+        arr = run.load_inputs().features[run.val_indices[:clips]]
+    else:
+        arr = _load_array(data)[:clips]
+    x = np.asarray(arr, dtype=np.float64).reshape(arr.shape[0], -1)
+    if x.shape[1] != n_in:
+        raise DataError(f"--data {data}: {x.shape[1]} values per clip but the network takes {n_in}")
+    return x
+
+
+def _ann_counts(ann: Optional[Path], ir, x, out_dir: Path):
+    """(MAC counts, onnx check or None) of the ANN baseline: an .onnx file, a training run, or
+    (when none is given) the same-topology ReLU MLP."""
+    import numpy as np
+
+    from toolchain.counts import ann_macs_from_onnx, ann_macs_from_sizes
+
+    if ann is None:
+        return ann_macs_from_sizes(ir.sizes), None
+    if ann.is_dir():
+        from export.onnx_export import export_run_onnx
+
+        exported = export_run_onnx(ann, out_dir / "ann.onnx", inputs=x)
+        inputs = x.reshape(x.shape[0], *exported["input_shape"]).astype(np.float32)
+        return ann_macs_from_onnx(exported["onnx"], inputs), exported["onnx_check"]
+    if ann.suffix != ".onnx" or not ann.is_file():
+        raise ArtifactError(f"--ann {ann}: expected an existing .onnx file or a training run folder")
+    import onnx
+
+    dims = [d.dim_value for d in onnx.load(str(ann)).graph.input[0].type.tensor_type.shape.dim][1:]
+    if int(np.prod(dims)) != x.shape[1]:
+        raise DataError(f"--ann {ann}: the model takes {dims} per clip, the features have {x.shape[1]} values")
+    return ann_macs_from_onnx(ann, x.reshape(x.shape[0], *dims).astype(np.float32)), None
+
+
+def _render(r: dict) -> None:
+    from rich.table import Table
+
+    from toolchain.energy.price import COMPONENTS
+    from toolchain.energy.report import fmt_range, fmt_s
+
+    c = r["counts"][0]
+    console.print(f"[bold]{r['network']['name']}[/]: {' - '.join(map(str, c['sizes']))}, input "
+                  f"'{c['encoding']}' (sent {c['input_layer']['sent']}), {c['num_steps']} steps, {c['clips']} clip(s)")
+    console.print(f"[yellow]{r['label']}[/]")
+    t = Table(title="Counts per classification (emulator, mean over clips)")
+    for col in ("layer", "n_in -> n_out", "op", "effective ops", "dense ops", "spikes", "rate", "neuron updates", "active"):
+        t.add_column(col, justify="right")
+    for i, la in enumerate(c["layers"]):
+        t.add_row(f"{i + 1} (input)" if i == 0 else str(i + 1), f"{la['n_in']} -> {la['n_out']}",
+                  "MAC-like" if la["op_kind"] == "graded" else "AC", f"{la['effective_synops']['mean']:,.0f}",
+                  f"{la['dense_synops']:,}", f"{la['spikes']['mean']:,.1f}", f"{la['spike_rate']:.4f}",
+                  f"{la['neuron_updates']:,}", f"{la['active_neuron_updates']['mean']:,.0f}")
+    console.print(t)
+    t = Table(title="Energy per classification (estimates)")
+    for col in ("side", "profile", *COMPONENTS, "total", "latency"):
+        t.add_column(col, justify="right")
+    for side, table in (("SNN", r["snn_energy"]), ("ANN", r["ann_energy"])):
+        for name, e in table.items():
+            lat = e.get("latency_s")
+            t.add_row(side, name, *(fmt_range(e["components_J"][k]) for k in COMPONENTS),
+                      f"[bold]{fmt_range(e['total_J'])}[/]", fmt_range(lat, fmt_s) if lat else "n/a")
+    console.print(t)
+    for name, m in r["mapping"].items():
+        failed = ", ".join(m["failed"]) or "none"
+        where = (f"{m['chips']} chip(s), {m['cores']} cores {[la['cores'] for la in m['layers']]}"
+                 if m["chips"] is not None else "cannot map (a neuron's synapses exceed a core)")
+        console.print(f"{name}: {where}; failed checks: {failed}")
+    t = Table(title="Break-even spike rate (spikes / neuron / step)")
+    for col in ("SNN", "ANN", "measured", "break-even", "verdict"):
+        t.add_column(col)
+    for p in r["breakeven"]:
+        br = p.get("breakeven_rate")
+        t.add_row(p["snn_profile"], p["ann_profile"],
+                  "n/a" if p["measured_rate"] is None else f"{p['measured_rate']:.4f}",
+                  "n/a" if br is None else fmt_range(br, lambda v: f"{v:.4g}"), p["verdict"])
+    console.print(t)
+    for kind, path in r.get("files", {}).items():
+        console.print(f"{kind}: {path}")
+
+
+@app.command()
+def energy(
+    q: Path = typer.Argument(..., help="IR file, or a quantise output folder containing network.ndir."),
+    profile: list[str] = typer.Option([], "--profile", "-p", help="Hardware profile name or .toml path "
+                                      "(repeatable). Default: every shipped profile."),
+    ann: Optional[Path] = typer.Option(None, "--ann", help="ANN baseline: an .onnx file or a training run "
+                                       "folder. Default: the same-topology ReLU MLP (dense MACs)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Features .npy/.npz [N, n_in] in [0, 1], or a "
+                                        "training run folder (its validation clips)."),
+    clips: int = typer.Option(16, "--clips", help="Clips to simulate (the first N of --data)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: <Q folder>/energy)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the input spike trains (spike encodings)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Count every operation of the quantised network on the emulator, map it onto chips, and price it
+    against published constants beside an ANN baseline (energy per classification, estimates)."""
+    from hardware_profiles import list_profiles, load_profile
+    from toolchain.counts import count_classification, topology_from_float, topology_from_ir
+    from toolchain.emulator import simulate
+    from toolchain.energy import build_report, write_report
+    from toolchain.ir import load_ir
+
+    ir_path = _ir_path(q)
+    ir = load_ir(ir_path)
+    profiles = [load_profile(p) for p in (profile or list_profiles())]
+    x = _features(data, ir.input.n_in, clips)
+    out_dir = out or ((q if q.is_dir() else q.parent) / "energy")
+    topo = topology_from_ir(ir)
+    counts = count_classification(topo, simulate(ir, x, seed=seed, record_v=True))
+    compare = []
+    float_file = ir_path.parent / FLOAT_FILE
+    if float_file.is_file():  # the float model the IR was quantised from: quantisation's effect on activity
+        from toolchain.frontends.float_net import load_float_network
+        from toolchain.frontends.reference import simulate_float
+
+        net = load_float_network(float_file)
+        # a "dc" float input is counted with the IR's graded encoding, so the two differ by quantisation only
+        enc = ir.input.encoding if net.encoding == "dc" and ir.input.graded else None
+        compare.append(count_classification(topology_from_float(net, encoding=enc), simulate_float(net, x, seed=seed)))
+    ann_counts, check = _ann_counts(ann, ir, x, out_dir)
+    network = {"name": ir.name, "source": str(ir_path), "data": str(data), "clips": int(x.shape[0]), "seed": seed,
+               "float_model": str(float_file) if compare else None}
+    report = build_report(network, topo.shape(), counts, ann_counts, profiles, compare_counts=compare,
+                          onnx_check=check)
+    report["files"] = {k: str(v) for k, v in write_report(report, out_dir).items()}
+    emit(report, as_json, _render)

@@ -14,7 +14,9 @@ for the fixed-point meaning):
   spikes in practice; it is reported, not prevented).
   Reducing S uses a negative weight_exp (the sum is shifted right, keeping the products exact),
   or, with netx_compatible=True (netx chooses its own weight exponent from the stored weights and
-  cannot shift a sum right), fewer input bits and fewer weight levels, split evenly.
+  cannot shift a sum right), fewer input bits and fewer weight levels, split evenly; when that
+  would leave fewer than min_weight_bits / min_input_bits, the layer falls back to a weight
+  exponent and the report warns that the IR is no longer netx-exportable.
 - vth = round(theta * S);  dv = round((1 - beta) * 4096);  du = 0 for layer 1 under "graded_once",
   else round-trip of the synaptic decay alpha (du = 4095 - round(alpha * 4096); alpha = 0 -> 4095).
 - bias: b * S activation units = 64 * b * S in v units = bias_mant << bias_exp, with the smallest
@@ -109,7 +111,7 @@ def quantize(net: FloatNetwork, calib_x: np.ndarray, cfg: QuantConfig | None = N
     ref = simulate_float(net, calib_x, seed=seed)
     cur_max, mem_max, mem_min = ref.meta["current_absmax"], ref.meta["mem_max"], ref.meta["mem_min"]
     input_bits = cfg.input_bits if encoding != "spikes" else 1
-    layers, records = [], []
+    layers, records, warnings = [], [], []
     for i, fl in enumerate(net.layers):
         graded = i == 0 and encoding != "spikes"
         wb = cfg.weight_bits
@@ -127,20 +129,21 @@ def quantize(net: FloatNetwork, calib_x: np.ndarray, cfg: QuantConfig | None = N
         wexp = 0
         if factor < 1:
             steps = math.ceil(-math.log2(factor))
-            if cfg.netx_compatible:
-                x_cut = min(math.ceil(steps / 2), xs_bits - cfg.min_input_bits) if graded else 0
-                w_cut = steps - x_cut
-                if wb - w_cut < cfg.min_weight_bits:
-                    raise ConfigError(
-                        f"layer {i} ('{fl.name}'): keeping its current inside Loihi's 24-bit register needs "
-                        f"{steps} fewer bits of weight/input precision than the {wb}-bit weights allow "
-                        "with netx_compatible=true; quantise with netx_compatible=false (weight exponent)")
+            x_cut = min(math.ceil(steps / 2), xs_bits - cfg.min_input_bits) if graded else 0
+            w_cut = steps - x_cut
+            if cfg.netx_compatible and wb - w_cut >= cfg.min_weight_bits:
                 if graded:
                     input_bits = xs_bits = xs_bits - x_cut
                     xs = 2 ** xs_bits - 1
                 wb -= w_cut
                 sw = (2 ** (wb - 1) - 1) / w_ref
             else:
+                if cfg.netx_compatible:
+                    warnings.append(
+                        f"layer {i} ('{fl.name}'): keeping its current inside Loihi's 24-bit register needs "
+                        f"{steps} fewer bits of weight/input precision than {wb}-bit weights and "
+                        f"{cfg.min_input_bits}+ input bits allow; used weight_exp={max(-steps, L.WEIGHT_EXP_MIN)} "
+                        "instead, which netx's .net cannot express (export it with --format lava)")
                 wexp = max(-steps, L.WEIGHT_EXP_MIN)
         S = sw * xs * 2.0 ** wexp
         lo, hi = L.weight_range(wb)
@@ -153,6 +156,10 @@ def quantize(net: FloatNetwork, calib_x: np.ndarray, cfg: QuantConfig | None = N
         else:
             du = int(np.clip(L.DECAY_MAX - round(fl.alpha * L.DECAY_UNITY), 0, L.DECAY_MAX))
         vth = int(np.clip(round(fl.threshold * S), 0, L.VTH_MAX))
+        if vth < 32:
+            warnings.append(f"layer {i} ('{fl.name}'): threshold {fl.threshold:g} becomes vth={vth}, a coarse "
+                            f"threshold (up to {0.5 / max(vth, 1):.0%} rounding error): its currents are large "
+                            "against its threshold")
         layers.append(LayerIR(name=fl.name or f"fc{i}", weight=w_int, bias_mant=bias_mant, weight_exp=wexp,
                               weight_bits=wb, bias_exp=bias_exp, du=du, dv=dv, vth=vth, reset=fl.reset, scale=S))
         records.append({
@@ -171,5 +178,5 @@ def quantize(net: FloatNetwork, calib_x: np.ndarray, cfg: QuantConfig | None = N
     ir = NetworkIR(name=name, num_steps=net.num_steps, input=spec, layers=layers,
                    metadata={"quantizer": {"method": "post-training", **asdict(cfg)},
                              "float_encoding": net.encoding, **net.metadata})
-    return validate(ir, source="quantised network"), {"layers": records, "config": asdict(cfg),
+    return validate(ir, source="quantised network"), {"layers": records, "config": asdict(cfg), "warnings": warnings,
                                                        "input_encoding": encoding, "input_bits": input_bits}

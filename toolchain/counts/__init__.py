@@ -1,0 +1,51 @@
+"""Exact operation counts per classification, one metric per module (NeuroBench-style).
+
+    topology.py     what counting needs from a network (IR or float model): nonzero-weight masks,
+                    fan-outs, input encoding, num_steps; `NetworkShape` for chip mapping
+    spikes.py       spikes per layer per step
+    synops.py       effective synaptic operations (each input event x its nonzero fan-out) and
+                    dense synaptic operations (every input x every weight)
+    input_ops.py    the input layer's operations for the chosen encoding (graded once, graded every
+                    step, or binary spikes)
+    neurons.py      neuron updates: every neuron every step, and the active ones
+    sparsity.py     activation sparsity (NeuroBench ActivationSparsity)
+    membrane.py     membrane updates (NeuroBench MembraneUpdates), from membrane traces
+    ann_macs.py     dense and effective MACs per layer of an ANN, read from its ONNX graph
+    summary.py      all of the above per classification for one simulation result
+
+Checked against the installed neurobench 2.3.0 code (where it and ../shared/notes disagree, the code
+wins): SynapticOperations binarises each layer call's input and weights (nonzero -> 1) and sums the
+layer applied to them (effective) or to all-ones (Dense); a call whose input values all lie in
+{-1, 0, 1} is counted as ACs, otherwise MACs; biases are excluded. For Conv its Dense excludes zero
+padding (ours counts the full kernel, see ann_macs.py). MembraneUpdates counts every neuron at the
+first call and afterwards only neurons whose `mem` changed. ActivationSparsity covers spiking layers
+and ReLU outputs. The notes' Loihi "27.1 pJ" keras-spiking figure is 23.6 pJ + 3.5 (Table 2's time in
+ns) and is not used (hardware_profiles/loihi.toml).
+
+Every metric takes a simulation result (`toolchain.sim_result.SimResult`: `.input`, `.layer_spikes`
+bool [B, T, n_l]) and returns integer arrays per clip and step; `summary.count_classification`
+averages them over the B clips ("per classification") and keeps per-clip spreads.
+"""
+
+from toolchain.counts.ann_macs import ann_macs_from_onnx, ann_macs_from_sizes
+from toolchain.counts.input_ops import input_layer_ops
+from toolchain.counts.membrane import membrane_updates
+from toolchain.counts.neurons import neuron_updates
+from toolchain.counts.sparsity import activation_sparsity
+from toolchain.counts.spikes import spike_counts
+from toolchain.counts.summary import count_classification, neurobench_view
+from toolchain.counts.synops import dense_synops, effective_synops
+from toolchain.counts.topology import (
+    NetworkShape,
+    Topology,
+    topology_from_float,
+    topology_from_ir,
+    topology_from_weights,
+)
+
+__all__ = [
+    "NetworkShape", "Topology", "activation_sparsity", "ann_macs_from_onnx", "ann_macs_from_sizes",
+    "count_classification", "dense_synops", "effective_synops", "input_layer_ops",
+    "membrane_updates", "neurobench_view", "neuron_updates", "spike_counts", "topology_from_float",
+    "topology_from_ir", "topology_from_weights",
+]
