@@ -37,21 +37,27 @@ def _load_array(data: Path):
     return arr
 
 
-def _features(data: Optional[Path], n_in: int, clips: int):
-    """Features float [N, n_in] in [0, 1], the first `clips` of: a .npy/.npz array, or the
-    validation clips of a training run folder (recomputed from its data set and representation)."""
+def _features(data: Optional[Path], ir, clips: int):
+    """Features float [N, n_in] in [0, 1], the first `clips` of: a .npy/.npz array, the validation
+    clips of a training run folder (recomputed from its data set and representation), or a data set
+    (Kaggle layout folder or zip) through the representation the IR records."""
     import numpy as np
 
+    n_in = ir.input.n_in
     if data is None:
         raise ConfigError("counting spikes needs input clips: pass --data FEATURES.npy (or .npz), an array "
                           f"[N, {n_in}] (or [N, *shape]) of features in [0, 1], or a training run folder")
     if clips < 1:
         raise ConfigError(f"--clips {clips}: must be >= 1")
-    if data.is_dir():
+    if data.is_dir() and (data / "manifest.json").is_file():
         from toolchain.train import load_run
 
         run = load_run(data)
         arr = run.load_inputs().features[run.val_indices[:clips]]
+    elif data.is_dir() or data.suffix == ".zip":
+        from toolchain.deploy_data import select_features
+
+        arr = select_features(ir.metadata, str(data), clips, progress=False).x
     else:
         arr = _load_array(data)[:clips]
     x = np.asarray(arr, dtype=np.float64).reshape(arr.shape[0], -1)
@@ -138,8 +144,9 @@ def energy(
                                       "(repeatable). Default: every shipped profile."),
     ann: Optional[Path] = typer.Option(None, "--ann", help="ANN baseline: an .onnx file or a training run "
                                        "folder. Default: the same-topology ReLU MLP (dense MACs)."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Features .npy/.npz [N, n_in] in [0, 1], or a "
-                                        "training run folder (its validation clips)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Features .npy/.npz [N, n_in] in [0, 1], a "
+                                        "training run folder (its validation clips), or a data set (Kaggle "
+                                        "folder or zip; the IR's representation is applied)."),
     clips: int = typer.Option(16, "--clips", help="Clips to simulate (the first N of --data)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: <Q folder>/energy)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the input spike trains (spike encodings)."),
@@ -148,32 +155,24 @@ def energy(
     """Count every operation of the quantised network on the emulator, map it onto chips, and price it
     against published constants beside an ANN baseline (energy per classification, estimates)."""
     from hardware_profiles import list_profiles, load_profile
-    from toolchain.counts import count_classification, topology_from_float, topology_from_ir
-    from toolchain.emulator import simulate
-    from toolchain.energy import build_report, write_report
+    from toolchain.energy import write_report
+    from toolchain.energy.analyse import analyse
     from toolchain.ir import load_ir
 
     ir_path = _ir_path(q)
     ir = load_ir(ir_path)
     profiles = [load_profile(p) for p in (profile or list_profiles())]
-    x = _features(data, ir.input.n_in, clips)
+    x = _features(data, ir, clips)
     out_dir = out or ((q if q.is_dir() else q.parent) / "energy")
-    topo = topology_from_ir(ir)
-    counts = count_classification(topo, simulate(ir, x, seed=seed, record_v=True))
-    compare = []
     float_file = ir_path.parent / FLOAT_FILE
+    net = None
     if float_file.is_file():  # the float model the IR was quantised from: quantisation's effect on activity
         from toolchain.frontends.float_net import load_float_network
-        from toolchain.frontends.reference import simulate_float
 
         net = load_float_network(float_file)
-        # a "dc" float input is counted with the IR's graded encoding, so the two differ by quantisation only
-        enc = ir.input.encoding if net.encoding == "dc" and ir.input.graded else None
-        compare.append(count_classification(topology_from_float(net, encoding=enc), simulate_float(net, x, seed=seed)))
     ann_counts, check = _ann_counts(ann, ir, x, out_dir)
-    network = {"name": ir.name, "source": str(ir_path), "data": str(data), "clips": int(x.shape[0]), "seed": seed,
-               "float_model": str(float_file) if compare else None}
-    report = build_report(network, topo.shape(), counts, ann_counts, profiles, compare_counts=compare,
-                          onnx_check=check)
+    report = analyse(ir, x, profiles=profiles, float_net=net, ann_counts=ann_counts, onnx_check=check, seed=seed,
+                     network={"source": str(ir_path), "data": str(data),
+                              "float_model": str(float_file) if net is not None else None})
     report["files"] = {k: str(v) for k, v in write_report(report, out_dir).items()}
     emit(report, as_json, _render)

@@ -40,7 +40,7 @@ def quantize_run(run_dir: str | Path, cfg: QuantConfig | None = None, calib_clip
     net.metadata.update({
         "source_run": str(Path(run_dir).resolve()), "data_path": str(run.config["data"]["path"]),
         "representation": run.representation, "data_fingerprint": resolved.get("data_fingerprint"),
-        "val_indices": run.val_indices.tolist(), "float_val_auc": run.metrics.get("final_val_auc"),
+        "val_indices": run.val_indices.tolist(), "float_val_auc": run.metrics.get("val_auc"),
     })
     calib = x[run.train_indices[:calib_clips]]
     ir, report = quantize(net, calib, cfg, name=Path(run_dir).name, seed=seed)

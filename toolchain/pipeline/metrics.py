@@ -1,0 +1,27 @@
+"""Held-out metrics of the pipeline report: AUC with a bootstrap confidence interval, accuracy."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def auc_with_ci(labels: np.ndarray, scores: np.ndarray, resamples: int = 1000, seed: int = 0,
+                level: float = 0.95) -> dict:
+    """ROC AUC, its percentile bootstrap interval over clips, and the accuracy of score > 0."""
+    from sklearn.metrics import roc_auc_score
+
+    labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
+    out = {"n": int(len(labels)), "accuracy": float(np.mean((scores > 0) == (labels == 1)))}
+    if len(np.unique(labels)) < 2:
+        return {**out, "auc": None, "ci": None}
+    out["auc"] = float(roc_auc_score(labels, scores))
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(resamples):
+        idx = rng.integers(0, len(labels), len(labels))
+        if len(np.unique(labels[idx])) == 2:
+            boots.append(roc_auc_score(labels[idx], scores[idx]))
+    alpha = (1 - level) / 2
+    out["ci"] = [float(np.quantile(boots, alpha)), float(np.quantile(boots, 1 - alpha))] if boots else None
+    out["ci_level"] = level
+    return out

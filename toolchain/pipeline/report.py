@@ -1,0 +1,240 @@
+"""The pipeline's report folder: report.md, a self-contained report.html (images embedded), and figures.
+
+Contents: the AUC table (every model on the same held-out clips, bootstrap confidence intervals),
+ROC curves, training curves, per-layer firing rates (float vs quantised), a spike raster of one
+clip through the deployed network, the quantisation and verification tables, the energy report
+(its tables, chart, chip mapping and the sources of every constant).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from toolchain.fileio import atomic_path, write_text
+from toolchain.pipeline.stages import RUN_DIR
+
+
+def _json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def _savefig(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    plt.close(fig)
+
+
+def _plot_roc(scores: dict, models: list[str], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_curve
+
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    for name in models:
+        labels, s = scores[f"labels_{name}"], scores[f"scores_{name}"]
+        if len(np.unique(labels)) == 2:
+            fpr, tpr, _ = roc_curve(labels, s)
+            ax.plot(fpr, tpr, label=name)
+    ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title("ROC, held-out clips")
+    ax.legend(fontsize=8)
+    _savefig(fig, path)
+
+
+def _plot_training(histories: dict[str, list[dict]], path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6))
+    for name, hist in histories.items():
+        ep = [h.get("epoch", i + 1) for i, h in enumerate(hist)]
+        axes[0].plot(ep, [h.get("train_loss") for h in hist], label=name)
+        axes[1].plot(ep, [h.get("val_auc") for h in hist], label=name)
+    axes[0].set_title("training loss")
+    axes[1].set_title("validation AUC")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=8)
+    _savefig(fig, path)
+
+
+def _plot_rates(ev: dict, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    f, q = ev["firing_rate_float"], ev["firing_rate_quantised"]
+    x = np.arange(len(f))
+    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    ax.bar(x - 0.2, f, 0.4, label="float (snntorch)")
+    ax.bar(x + 0.2, q, 0.4, label="quantised (emulator)")
+    ax.set_xticks(x, [f"layer {i + 1}" for i in x])
+    ax.set_ylabel("spikes / neuron / step")
+    ax.set_title("firing rates, held-out clips")
+    ax.legend(fontsize=8)
+    _savefig(fig, path)
+
+
+def _plot_raster(scores: dict, clip: str, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    layers = sorted(k for k in scores if k.startswith("raster_layer"))
+    fig, axes = plt.subplots(len(layers), 1, figsize=(7, 1.3 + 1.1 * len(layers)), sharex=True, squeeze=False)
+    for ax, key in zip(axes[:, 0], layers):
+        s = scores[key]  # [T, n]
+        t, n = np.nonzero(s)
+        ax.scatter(t, n, s=2, marker="|", color="k")
+        ax.set_ylabel(key.replace("raster_", ""), fontsize=8)
+        ax.set_ylim(-0.5, s.shape[1] - 0.5)
+    axes[-1, 0].set_xlabel("time step")
+    axes[0, 0].set_title(f"spikes of clip {clip} through the deployed network (emulator = Lava)")
+    _savefig(fig, path)
+
+
+def _fmt_ci(row: dict) -> str:
+    if row.get("auc") is None:
+        return "n/a"
+    ci = row.get("ci")
+    return f"{row['auc']:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else f"{row['auc']:.3f}"
+
+
+def build_report(work: Path, inputs: dict[str, Path], cfg: dict, runs: list[str], deploy: str) -> dict:
+    """Write the figures, report.md and report.html into `work`; returns the headline numbers."""
+    ev = _json(inputs["evaluate"] / "evaluate.json")
+    scores = dict(np.load(inputs["evaluate"] / "scores.npz"))
+    quant = _json(inputs["quantize"] / "quantization.json")
+    ver = _json(inputs["verify"] / "verify.json")
+    data = _json(inputs["data"] / "manifest.json")["summary"]
+    export = _json(inputs["export"] / "manifest.json")["summary"]
+    models = list(ev["models"])
+    _plot_roc(scores, models, work / "roc.png")
+    histories = {n: _json(inputs[f"train_{n}"] / RUN_DIR / "metrics.json").get("history", []) for n in runs}
+    _plot_training(histories, work / "training_curves.png")
+    _plot_rates(quant["evaluation"], work / "firing_rates.png")
+    _plot_raster(scores, ev["raster_clip"], work / "raster.png")
+    with atomic_path(work / "energy.png") as tmp:
+        tmp.write_bytes((inputs["energy"] / "energy.png").read_bytes())
+
+    source = cfg["data"]["path"] or (f"synthetic (neurodeploy data synth, {cfg['data']['synth_clips']} clips, "
+                                     f"seed {cfg['data']['synth_seed']})")
+    md = ["# neurodeploy report", "",
+          f"Data: {source} — {data['clips']} clips, {data['positive_fraction']:.1%} positive, "
+          f"{data['skipped']} skipped. Held-out clips: {ev['held_out_clips']} ({ev['selection']}).", "",
+          "## Accuracy on the same held-out clips", "",
+          "| model | kind | ROC AUC [95 % bootstrap CI] | accuracy | clips | same split | learning failure |",
+          "|---|---|---|---|---|---|---|"]
+    failures = {n: _json(inputs[f"train_{n}"] / RUN_DIR / "metrics.json").get("failure") for n in runs}
+    for name, row in ev["models"].items():
+        fail = failures.get(name)
+        note = (fail.get("message") or fail.get("reason") or str(fail)) if isinstance(fail, dict) else (fail or "")
+        md.append(f"| {name} | {row['kind']} | {_fmt_ci(row)} | {row['accuracy']:.3f} | {row['n']} | "
+                  f"{'yes' if row.get('same_split') else 'no'} | {note} |")
+    md += ["", "![ROC curves](roc.png)", "", "## Training", "", "![training curves](training_curves.png)", ""]
+    qsum = _json(inputs["quantize"] / "manifest.json")["summary"]
+    md += ["## Deployment", "", f"The deployed network ({deploy}) in Loihi fixed point: "
+           f"{' - '.join(map(str, qsum['sizes']))} neurons, {qsum['num_steps']} steps, input "
+           f"`{quant['input_encoding']}` ({quant['input_bits']} bits).", ""]
+    qmd = (inputs["quantize"] / "quantization.md").read_text()
+    md += re.sub(r"^## ", "#### ", qmd.replace("# Quantisation report", "### Quantisation"), flags=re.M).splitlines()
+    md += ["", "![firing rates](firing_rates.png)", "", "### Verification: float model vs emulator vs Lava", "",
+           f"{ver['clips']} clips x {ver['num_steps']} steps ({ver.get('selection', '')}).", "",
+           "| layer | emulator == Lava | agreement | spikes (emulator) | spikes (Lava) |", "|---|---|---|---|---|"]
+    for row in ver["emulator_vs_lava"]:
+        md.append(f"| {row['layer']} | {'**yes**' if row['exact'] else '**NO**'} | {row['agreement']:.2%} | "
+                  f"{row['spikes_emulator']} | {row['spikes_lava']} |")
+    fq = ver.get("float_vs_quantised", {})
+    md += ["", f"Output counts equal: **{ver['output_counts_equal']}**. Float vs quantised decisions agree on "
+           f"{fq.get('decision_agreement', float('nan')):.1%} of these clips.", "",
+           "![spike raster](raster.png)", "",
+           f"Exports: Lava graph `{export['lava']}`, netx `{export['netx']}`, NIR `{export['nir']}`"
+           + "".join(f", ONNX `{v['file']}`" for v in export.get("onnx", {}).values()) + ".", ""]
+    energy_md = (inputs["energy"] / "energy.md").read_text()
+    energy_md = re.sub(r"^# ", "## ", energy_md, flags=re.M)
+    energy_md = re.sub(r"^## (?!Energy per classification)", "### ", energy_md, flags=re.M)
+    md += energy_md.splitlines()
+    md += ["", "![energy per classification](energy.png)", ""]
+    text = "\n".join(md) + "\n"
+    write_text(work / "report.md", text)
+    write_text(work / "report.html", markdown_to_html(text, work))
+    return {"auc": {k: v.get("auc") for k, v in ev["models"].items()}, "verified": ver["ok"]}
+
+
+_INLINE = [(re.compile(r"\*\*(.+?)\*\*"), r"<b>\1</b>"), (re.compile(r"`(.+?)`"), r"<code>\1</code>")]
+
+
+def _inline(text: str) -> str:
+    out = html.escape(text, quote=False)
+    for pat, rep in _INLINE:
+        out = pat.sub(rep, out)
+    return out
+
+
+def markdown_to_html(md: str, folder: Path) -> str:
+    """The subset of markdown the report uses -> one HTML page with images inlined as data URIs."""
+    body, table, para, in_list = [], [], [], False
+
+    def flush():
+        nonlocal table, para, in_list
+        if table:
+            rows = [r for r in table if not re.fullmatch(r"\|[-| :]+\|", r)]
+            cells = [[c.strip() for c in r.strip("|").split("|")] for r in rows]
+            body.append("<table><tr>" + "".join(f"<th>{_inline(c)}</th>" for c in cells[0]) + "</tr>"
+                        + "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in cells[1:])
+                        + "</table>")
+            table = []
+        if para:
+            body.append("<p>" + _inline(" ".join(para)) + "</p>")
+            para = []
+        if in_list:
+            body.append("</ul>")
+            in_list = False
+
+    for line in md.splitlines():
+        img = re.fullmatch(r"!\[(.*?)\]\((.+?)\)", line.strip())
+        head = re.match(r"^(#{1,4}) (.*)", line)
+        if line.startswith("|"):
+            if para or in_list:
+                flush()
+            table.append(line)
+            continue
+        if table:
+            flush()
+        if img:
+            flush()
+            data = base64.b64encode((folder / img.group(2)).read_bytes()).decode()
+            body.append(f'<p><img alt="{html.escape(img.group(1))}" src="data:image/png;base64,{data}"></p>')
+        elif head:
+            flush()
+            n = len(head.group(1))
+            body.append(f"<h{n}>{_inline(head.group(2))}</h{n}>")
+        elif line.startswith(("- ", "* ")):
+            if para:
+                flush()
+            if not in_list:
+                body.append("<ul>")
+                in_list = True
+            body.append(f"<li>{_inline(line[2:])}</li>")
+        elif line.startswith("> "):
+            flush()
+            body.append(f"<blockquote>{_inline(line[2:])}</blockquote>")
+        elif not line.strip():
+            flush()
+        else:
+            if in_list:
+                flush()
+            para.append(line)
+    flush()
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.4}"
+             "table{border-collapse:collapse;margin:1em 0;font-size:90%}td,th{border:1px solid #bbb;padding:3px 7px}"
+             "th{background:#eee}img{max-width:100%}code{background:#f4f4f4}blockquote{color:#555}")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>neurodeploy report</title>"
+            f"<style>{style}</style></head><body>{''.join(body)}</body></html>\n")

@@ -1,0 +1,56 @@
+"""Run the pipeline's stages in order, skipping those already done with unchanged inputs (see stage.py)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from toolchain.errors import ConfigError
+from toolchain.pipeline.config import check_runs, read_pipeline_config, validate_pipeline
+from toolchain.pipeline.stage import clean_stale, execute, is_current, read_manifest
+from toolchain.pipeline.stages import build_stages, data_path
+
+
+def prepare(config: str | Path | None, out: str | Path, data: str | None = None):
+    """Validate everything before any work: (cfg, stages)."""
+    raw, where = read_pipeline_config(config)
+    cfg = validate_pipeline(raw, where, data_override=data, base=Path(config).parent if config else None)
+    out = Path(out).resolve()
+    run_cfgs = check_runs(cfg, data_path(cfg, out))
+    return cfg, build_stages(cfg, out, run_cfgs)
+
+
+def run_pipeline(config: str | Path | None, out: str | Path, data: str | None = None,
+                 force: tuple[str, ...] = (), console: Console | None = None) -> dict:
+    """Run (or resume) the pipeline into `out`; returns {stage: manifest summary} and timings."""
+    console = console or Console(stderr=True)
+    out = Path(out).resolve()
+    cfg, stages = prepare(config, out, data)
+    names = [s.name for s in stages]
+    for f in force:
+        if f not in names:
+            raise ConfigError(f"--force {f!r}: no such stage (stages: {', '.join(names)})")
+    out.mkdir(parents=True, exist_ok=True)
+    clean_stale(out)
+    if not cfg["data"]["path"]:  # keep the decode cache of synthesised data out of the data stage's folder
+        os.environ.setdefault("NEURODEPLOY_CACHE", str(out / ".cache"))
+    results, t0 = {}, time.time()
+    for stage in stages:
+        inputs = {name: out / name for name in stage.inputs}
+        current, why = is_current(out / stage.name, stage, inputs)
+        if stage.name in force:
+            current, why = False, "forced"
+        if current:
+            console.print(f"[dim]skip[/] {stage.name}: {why}")
+            results[stage.name] = {"skipped": True, **(read_manifest(out / stage.name) or {}).get("summary", {})}
+            continue
+        console.print(f"[bold cyan]run[/] {stage.name}: {stage.description} ({why})")
+        t = time.time()
+        manifest = execute(stage, out, inputs)
+        console.print(f"[green]done[/] {stage.name} in {time.time() - t:.1f} s")
+        results[stage.name] = {"skipped": False, **manifest["summary"]}
+    return {"out": str(out), "seconds": round(time.time() - t0, 1), "stages": results,
+            "report": str(out / "report" / "report.md")}

@@ -1,0 +1,257 @@
+"""The pipeline's stages: data -> train (each run) -> quantize -> export -> verify -> evaluate -> energy -> report.
+
+Each stage function takes (work folder, {input stage: folder}) and writes its artifacts into the
+work folder (see toolchain.pipeline.stage for atomicity and resume). Stage folders are named as the
+stages: data, train_<run>, quantize, export, verify, evaluate, energy, report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from toolchain.fileio import write_json, write_text
+from toolchain.pipeline.stage import Stage
+
+RUN_DIR = "run"
+SYNTH_DIR = "whales"
+
+
+def data_identity(path: str) -> str:
+    """SHA-256 of a data set's file list with sizes and modification times (a changed file changes it)."""
+    h = hashlib.sha256()
+    p = Path(path)
+    files = [p] if p.is_file() else sorted(q for q in p.rglob("*") if q.is_file())
+    for f in files:
+        st = f.stat()
+        h.update(f"{f.relative_to(p.parent if p.is_file() else p)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def data_path(cfg: dict, out: Path) -> str:
+    """Where the data set is: the user's path, or the synthetic set inside the data stage."""
+    return cfg["data"]["path"] or str((out / "data" / SYNTH_DIR).resolve())
+
+
+def _stage_data(cfg: dict, out: Path):
+    def run(work: Path, inputs: dict) -> dict:
+        from toolchain.data import check_dataset, synthesize
+
+        if cfg["data"]["path"]:
+            path = cfg["data"]["path"]
+        else:
+            synthesize(work / SYNTH_DIR, cfg["data"]["synth_clips"], cfg["data"]["synth_seed"], progress=False)
+            path = str(work / SYNTH_DIR)
+        report = check_dataset(path)
+        write_json(work / "check.json", report)
+        return {"path": data_path(cfg, out), "clips": report["clips"], "skipped": report["skipped"],
+                "positive_fraction": report["positive_fraction"]}
+
+    config = {"data": cfg["data"]}
+    if cfg["data"]["path"]:
+        config["identity"] = data_identity(cfg["data"]["path"])
+    return Stage("data", run, (), config, "the data set (synthesised when no path is given) and its check")
+
+
+def _stage_train(cfg: dict, out: Path, name: str, run_cfg: dict):
+    def run(work: Path, inputs: dict) -> dict:
+        from toolchain.train import train_run
+
+        metrics = train_run(run_cfg, work / RUN_DIR, progress=True, where=f"runs.{name}")
+        return {k: metrics.get(k) for k in ("kind", "val_auc", "val_accuracy", "best_epoch", "epochs_run",
+                                            "failure", "seconds", "n_train", "n_val")}
+
+    hashed = {k: v for k, v in run_cfg.items() if k != "data"} | {"data": {k: v for k, v in run_cfg["data"].items()
+                                                                          if k != "path"}}
+    return Stage(f"train_{name}", run, ("data",), hashed, f"train {name} ({run_cfg['model']['kind']})")
+
+
+def _stage_quantize(cfg: dict, deploy: str):
+    def run(work: Path, inputs: dict) -> dict:
+        from toolchain.quantize import QuantConfig
+        from toolchain.quantize.from_run import quantize_run
+        from toolchain.quantize.report import render_markdown
+
+        q = cfg["quantize"]
+        qc = QuantConfig(weight_bits=q["weight_bits"], input_bits=q["input_bits"], dc_input=q["dc_input"],
+                         netx_compatible=q["netx_compatible"])
+        dep = quantize_run(inputs[f"train_{deploy}"] / RUN_DIR, qc, calib_clips=q["calib"], qat_epochs=q["qat_epochs"])
+        dep.save(work)
+        write_text(work / "quantization.md", render_markdown(dep.report))
+        ev = dep.report["evaluation"]
+        return {"sizes": dep.ir.sizes, "num_steps": dep.ir.num_steps, "input_encoding": dep.ir.input.encoding,
+                "auc_float": ev.get("auc_float"), "auc_quantised": ev.get("auc_quantised"),
+                "decision_agreement": ev["decision_agreement"], "warnings": dep.report["warnings"]}
+
+    return Stage("quantize", run, (f"train_{deploy}",), {"quantize": cfg["quantize"]},
+                 "post-training quantisation to Loihi fixed point")
+
+
+def _load_q(folder: Path):
+    from toolchain.deploy import FLOAT_FILE, IR_FILE
+    from toolchain.frontends.float_net import load_float_network
+    from toolchain.ir import load_ir
+
+    return load_ir(folder / IR_FILE), load_float_network(folder / FLOAT_FILE)
+
+
+def _stage_export(cfg: dict, ann_runs: list[str]):
+    def run(work: Path, inputs: dict) -> dict:
+        from export.lava_graph import export_lava
+        from export.netx import NetxExportError, write_netx
+        from export.nir_export import write_nir
+        from export.onnx_export import export_run_onnx
+
+        ir, net = _load_q(inputs["quantize"])
+        export_lava(ir, work / "lava")
+        summary: dict = {"lava": "lava/"}
+        try:
+            write_netx(ir, work / "network.net")
+            summary["netx"] = "network.net"
+        except NetxExportError as exc:
+            summary["netx"] = f"not exportable: {exc}"
+        _, notes = write_nir(net, work / "network.nir")
+        summary["nir"], summary["nir_notes"] = "network.nir", notes
+        summary["onnx"] = {}
+        for name in ann_runs:
+            res = export_run_onnx(inputs[f"train_{name}"] / RUN_DIR, work / f"{name}.onnx")
+            summary["onnx"][name] = {"file": f"{name}.onnx", "check": res.get("onnx_check")}
+        return summary
+
+    return Stage("export", run, ("quantize", *(f"train_{n}" for n in ann_runs)), {},
+                 "Lava graph folder, netx .net, NIR, ONNX baselines")
+
+
+def _stage_verify(cfg: dict, out: Path):
+    def run(work: Path, inputs: dict) -> dict:
+        from toolchain.deploy_data import select_features
+        from toolchain.verify import verify
+
+        ir, net = _load_q(inputs["quantize"])
+        sel = select_features(ir.metadata, data_path(cfg, out), cfg["verify"]["clips"], progress=False)
+        report = verify(ir, net, sel.x, labels=sel.labels)
+        report["selection"] = sel.note
+        write_json(work / "verify.json", report)
+        return {"ok": report["ok"], "clips": report["clips"],
+                "layers_exact": [r["exact"] for r in report["emulator_vs_lava"]]}
+
+    return Stage("verify", run, ("quantize", "data"), {"verify": cfg["verify"]},
+                 "float model vs emulator vs Lava, spike for spike")
+
+
+def _scores_of_run(run_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(val indices, labels, scores) of a trained run on its validation split (score = logit/count 1 - 0)."""
+    import torch
+
+    from toolchain.train import load_run
+
+    run = load_run(run_dir)
+    inputs = run.load_inputs(progress=False)
+    x = torch.from_numpy(inputs.features[run.val_indices])
+    with torch.no_grad():
+        out = torch.cat([run.model(x[i:i + 256]) for i in range(0, len(x), 256)])
+    return run.val_indices, inputs.labels[run.val_indices], (out[:, 1] - out[:, 0]).double().numpy()
+
+
+def _stage_evaluate(cfg: dict, out: Path, runs: list[str], deploy: str):
+    def run(work: Path, inputs: dict) -> dict:
+        from toolchain.deploy_data import select_features
+        from toolchain.emulator import Emulator
+        from toolchain.pipeline.metrics import auc_with_ci
+
+        ir, _ = _load_q(inputs["quantize"])
+        rows, arrays = {}, {}
+        ref_idx = None
+        for name in runs:
+            idx, labels, scores = _scores_of_run(inputs[f"train_{name}"] / RUN_DIR)
+            if ref_idx is None:
+                ref_idx = idx
+            rows[name] = {**auc_with_ci(labels, scores, cfg["report"]["bootstrap"]),
+                          "same_split": bool(np.array_equal(idx, ref_idx)),
+                          "kind": json.loads((inputs[f"train_{name}"] / RUN_DIR / "metrics.json").read_text())["kind"]}
+            arrays[f"scores_{name}"], arrays[f"labels_{name}"] = scores, labels
+        sel = select_features(ir.metadata, data_path(cfg, out), None, progress=False)
+        res = Emulator(ir).simulate(sel.x)
+        name = f"{deploy}_loihi"
+        rows[name] = {**auc_with_ci(sel.labels, res.scores(), cfg["report"]["bootstrap"]), "kind": "snn (quantised, emulator)",
+                      "same_split": bool(np.array_equal(sel.indices, ref_idx)),
+                      "firing_rates": [float(s.mean()) for s in res.layer_spikes]}
+        arrays[f"scores_{name}"], arrays[f"labels_{name}"] = res.scores(), sel.labels
+        pos = int(np.flatnonzero(sel.labels == 1)[0]) if (sel.labels == 1).any() else 0
+        for i, s in enumerate(res.layer_spikes):
+            arrays[f"raster_layer{i}"] = s[pos]
+        with open(work / "scores.npz", "wb") as fh:
+            np.savez(fh, **arrays)
+        write_json(work / "evaluate.json", {"models": rows, "raster_clip": sel.names[pos],
+                                            "held_out_clips": int(len(sel.x)), "selection": sel.note})
+        return {k: {"auc": v["auc"], "ci": v["ci"]} for k, v in rows.items()}
+
+    return Stage("evaluate", run, ("data", "quantize", *(f"train_{n}" for n in runs)), {"report": cfg["report"]},
+                 "held-out AUCs with confidence intervals; the deployed network on the emulator")
+
+
+def _stage_energy(cfg: dict, out: Path, ann: str | None):
+    def run(work: Path, inputs: dict) -> dict:
+        from hardware_profiles import list_profiles, load_profile
+        from toolchain.counts import ann_macs_from_onnx
+        from toolchain.deploy_data import select_features
+        from toolchain.energy import write_report
+        from toolchain.energy.analyse import analyse
+
+        ir, net = _load_q(inputs["quantize"])
+        sel = select_features(ir.metadata, data_path(cfg, out), cfg["energy"]["clips"], progress=False)
+        ann_counts, check = None, None
+        if ann is not None:
+            onnx_path = inputs["export"] / f"{ann}.onnx"
+            ann_counts = ann_macs_from_onnx(onnx_path, sel.x.astype(np.float32).reshape(len(sel.x), *_onnx_shape(onnx_path)))
+            check = json.loads((inputs["export"] / "manifest.json").read_text())["summary"]["onnx"][ann]["check"]
+        profiles = [load_profile(p) for p in (cfg["energy"]["profiles"] or list_profiles())]
+        report = analyse(ir, sel.x, profiles=profiles, float_net=net, ann_counts=ann_counts, onnx_check=check,
+                         network={"data": sel.note, "ann_baseline": ann or "same-topology ReLU MLP"})
+        write_report(report, work)
+        return {"snn_total_J": {k: v["total_J"] for k, v in report["snn_energy"].items()},
+                "ann_total_J": {k: v["total_J"] for k, v in report["ann_energy"].items()},
+                "chips": {k: v["chips"] for k, v in report["mapping"].items()}}
+
+    deps = ("quantize", "data") + (("export",) if ann else ())
+    return Stage("energy", run, deps, {"energy": cfg["energy"], "ann": ann},
+                 "operation counts, chip mapping and energy per classification (estimates)")
+
+
+def _onnx_shape(path: Path) -> list[int]:
+    import onnx
+
+    return [d.dim_value for d in onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim][1:]
+
+
+def _stage_report(cfg: dict, runs: list[str], deploy: str):
+    def run(work: Path, inputs: dict) -> dict:
+        from toolchain.pipeline.report import build_report
+
+        return build_report(work, inputs, cfg, runs, deploy)
+
+    deps = ("data", "quantize", "export", "verify", "evaluate", "energy", *(f"train_{n}" for n in runs))
+    return Stage("report", run, deps, {}, "report.md and a self-contained report.html")
+
+
+def build_stages(cfg: dict, out: Path, run_cfgs: dict[str, dict]) -> list[Stage]:
+    """Every stage of the pipeline, in order."""
+    runs = list(cfg["runs"])
+    deploy = cfg["deploy"]["run"]
+    ann_runs = [n for n in runs if run_cfgs[n]["model"]["kind"] != "snn"]
+    ann_energy = next((n for n in ann_runs if run_cfgs[n]["model"]["kind"] == "ann_mlp"), None)
+    stages = [_stage_data(cfg, out)]
+    stages += [_stage_train(cfg, out, n, run_cfgs[n]) for n in runs]
+    stages += [_stage_quantize(cfg, deploy), _stage_export(cfg, ann_runs), _stage_verify(cfg, out),
+               _stage_evaluate(cfg, out, runs, deploy), _stage_energy(cfg, out, ann_energy),
+               _stage_report(cfg, runs, deploy)]
+    return stages
+
+
+def stage_names(stages: list[Stage]) -> list[str]:
+    return [s.name for s in stages]
+
+
