@@ -65,39 +65,76 @@ def netx_weights_and_bias(ir: NetworkIR) -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
+def _datasets_digest(f) -> str:
+    """SHA-256 over every dataset's name and bytes (sorted), i.e. everything netx reads."""
+    import hashlib
+
+    import h5py
+
+    items = []
+    f.visititems(lambda name, obj: items.append((name, obj)) if isinstance(obj, h5py.Dataset) else None)
+    h = hashlib.sha256()
+    for name, ds in sorted(items, key=lambda t: t[0]):
+        h.update(name.encode())
+        h.update(np.asarray(ds[()]).tobytes())
+    return h.hexdigest()
+
+
 def write_netx(ir: NetworkIR, path: str | os.PathLike) -> Path:
-    """Write `ir` as a netx .net (HDF5) file atomically."""
+    """Write `ir` as a netx .net (HDF5) file atomically, with a digest attribute over its datasets."""
     import h5py
 
     layers = netx_weights_and_bias(ir)
     with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["generator"] = "neurodeploy"
-            f.attrs["num_steps"] = ir.num_steps
-            f.attrs["input_encoding"] = ir.input.encoding
-            for i, (layer, (w, b)) in enumerate(zip(ir.layers, layers)):
-                g = f.create_group(f"layer/{i}")
-                g.create_dataset("type", data=np.bytes_("dense"))
-                g.create_dataset("shape", data=np.array([layer.n_out]))
-                g.create_dataset("weight", data=w.astype(np.float32))
-                if np.any(b):
-                    g.create_dataset("bias", data=b.astype(np.float32))
-                n = g.create_group("neuron")
-                n.create_dataset("type", data=np.bytes_("CUBA"))
-                n.create_dataset("iDecay", data=layer.du + 1)
-                n.create_dataset("vDecay", data=layer.dv)
-                n.create_dataset("vThMant", data=layer.vth)
-                n.create_dataset("refDelay", data=1)
-                n.create_dataset("gradedSpike", data=False)
+        with h5py.File(tmp, "a") as f:
+            _write_layers(f, ir, layers)
+            f.attrs["neurodeploy_digest"] = _datasets_digest(f)
     return Path(path)
 
 
-def load_netx(path: str | os.PathLike, ir_like: NetworkIR):
-    """Stock netx Network for `path`, with per-classification resets every num_steps."""
-    from lava.lib.dl.netx import hdf5
+def _write_layers(f, ir: NetworkIR, layers) -> None:
+    """The netx layout (module docstring) of `ir` into the open HDF5 file `f`."""
+    f.attrs["generator"] = "neurodeploy"
+    f.attrs["num_steps"] = ir.num_steps
+    f.attrs["input_encoding"] = ir.input.encoding
+    for i, (layer, (w, b)) in enumerate(zip(ir.layers, layers)):
+        g = f.create_group(f"layer/{i}")
+        g.create_dataset("type", data=np.bytes_("dense"))
+        g.create_dataset("shape", data=np.array([layer.n_out]))
+        g.create_dataset("weight", data=w.astype(np.float32))
+        if np.any(b):
+            g.create_dataset("bias", data=b.astype(np.float32))
+        n = g.create_group("neuron")
+        n.create_dataset("type", data=np.bytes_("CUBA"))
+        n.create_dataset("iDecay", data=layer.du + 1)
+        n.create_dataset("vDecay", data=layer.dv)
+        n.create_dataset("vThMant", data=layer.vth)
+        n.create_dataset("refDelay", data=1)
+        n.create_dataset("gradedSpike", data=False)
+
+
+def check_netx_file(path: str | os.PathLike) -> None:
+    """Refuse a missing, unreadable, truncated or (when it carries our digest) modified .net file."""
+    import h5py
 
     if not Path(path).is_file():
         raise ArtifactError(f".net file {path} does not exist")
+    try:
+        with h5py.File(path, "r") as f:
+            expected = f.attrs.get("neurodeploy_digest")
+            actual = _datasets_digest(f) if expected is not None else None
+    except Exception as exc:  # h5py raises OSError/KeyError/... on truncated or foreign files
+        raise ArtifactError(f".net file {path} could not be loaded by netx: truncated or not HDF5 "
+                            f"({type(exc).__name__}: {exc})") from None
+    if expected is not None and actual != expected:
+        raise ArtifactError(f".net file {path} is corrupt or was modified: its dataset digest does not match")
+
+
+def load_netx(path: str | os.PathLike, ir_like: NetworkIR):
+    """Stock netx Network for `path` (checked first), with per-classification resets every num_steps."""
+    from lava.lib.dl.netx import hdf5
+
+    check_netx_file(path)
     try:
         return hdf5.Network(net_config=str(path), reset_interval=ir_like.num_steps, reset_offset=1,
                             input_message_bits=int(ir_like.input.bits) if ir_like.input.graded else 0)

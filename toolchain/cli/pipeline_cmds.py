@@ -29,14 +29,14 @@ def pipeline(
 
     def render(r: dict) -> None:
         console.print(f"pipeline finished in {r['seconds']} s; report: {r['report']}")
-        ev = r["stages"].get("evaluate", {})
+        ev = r["stages"].get("evaluate", {}).get("summary", {})
         for name, row in ev.items():
             if isinstance(row, dict) and "auc" in row:
                 ci = row.get("ci")
                 console.print(f"  {name:18s} AUC {row['auc']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""))
-        ver = r["stages"].get("verify", {})
+        ver = r["stages"].get("verify", {}).get("summary", {})
         console.print(f"  Lava verification: {'emulator == Lava' if ver.get('ok') else 'MISMATCH'}")
 
     emit(result, as_json, render)
-    if not result["stages"].get("verify", {}).get("ok", False):
+    if not result["stages"].get("verify", {}).get("summary", {}).get("ok", False):
         raise typer.Exit(1)

@@ -162,10 +162,17 @@ def build_report(work: Path, inputs: dict[str, Path], cfg: dict, runs: list[str]
     energy_md = re.sub(r"^## (?!Energy per classification)", "### ", energy_md, flags=re.M)
     md += energy_md.splitlines()
     md += ["", "![energy per classification](energy.png)", ""]
-    text = "\n".join(md) + "\n"
+    text = _relative_paths("\n".join(md) + "\n", work.parent)
     write_text(work / "report.md", text)
     write_text(work / "report.html", markdown_to_html(text, work))
     return {"auc": {k: v.get("auc") for k, v in ev["models"].items()}, "verified": ver["ok"]}
+
+
+def _relative_paths(text: str, out: Path) -> str:
+    """Paths inside the output folder written relative to it (stage temp folders by their final name)."""
+    root = re.escape(str(out))
+    text = re.sub(root + r"/\.tmp-([A-Za-z0-9_]+)-[0-9a-f]{8}/", r"\1/", text)
+    return re.sub(root + "/", "", text)
 
 
 _INLINE = [(re.compile(r"\*\*(.+?)\*\*"), r"<b>\1</b>"), (re.compile(r"`(.+?)`"), r"<code>\1</code>")]

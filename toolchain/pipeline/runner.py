@@ -25,7 +25,7 @@ def prepare(config: str | Path | None, out: str | Path, data: str | None = None)
 
 def run_pipeline(config: str | Path | None, out: str | Path, data: str | None = None,
                  force: tuple[str, ...] = (), console: Console | None = None) -> dict:
-    """Run (or resume) the pipeline into `out`; returns {stage: manifest summary} and timings."""
+    """Run (or resume) the pipeline into `out`; returns {"stages": {name: {"ran", "summary"}}, ...}."""
     console = console or Console(stderr=True)
     out = Path(out).resolve()
     cfg, stages = prepare(config, out, data)
@@ -45,12 +45,12 @@ def run_pipeline(config: str | Path | None, out: str | Path, data: str | None = 
             current, why = False, "forced"
         if current:
             console.print(f"[dim]skip[/] {stage.name}: {why}")
-            results[stage.name] = {"skipped": True, **(read_manifest(out / stage.name) or {}).get("summary", {})}
+            results[stage.name] = {"ran": False, "summary": (read_manifest(out / stage.name) or {}).get("summary", {})}
             continue
         console.print(f"[bold cyan]run[/] {stage.name}: {stage.description} ({why})")
         t = time.time()
         manifest = execute(stage, out, inputs)
         console.print(f"[green]done[/] {stage.name} in {time.time() - t:.1f} s")
-        results[stage.name] = {"skipped": False, **manifest["summary"]}
+        results[stage.name] = {"ran": True, "summary": manifest["summary"]}
     return {"out": str(out), "seconds": round(time.time() - t0, 1), "stages": results,
             "report": str(out / "report" / "report.md")}

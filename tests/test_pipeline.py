@@ -1,0 +1,122 @@
+"""The pipeline end to end on a tiny configuration: resume after an interrupt, tamper detection,
+up-front rejection of absurd configurations, and artifacts that survive failed writes."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from toolchain.errors import ConfigError
+from toolchain.pipeline.runner import prepare, run_pipeline
+
+TINY = """
+[data]
+synth_clips = 120
+synth_seed = 3
+
+[runs.snn_2d]
+preset = "snn-2d"
+set = ["model.hidden=[24]", "model.num_steps=6", "train.epochs=2", "train.batch_size=32"]
+
+[runs.ann_mlp]
+preset = "ann-mlp"
+set = ["model.hidden=[24]", "train.epochs=2", "train.batch_size=32"]
+
+[quantize]
+calib = 32
+
+[verify]
+clips = 2
+
+[energy]
+profiles = ["loihi", "loihi2", "cpu"]
+clips = 8
+
+[report]
+bootstrap = 50
+"""
+
+STAGES = ["data", "train_snn_2d", "train_ann_mlp", "quantize", "export", "verify", "evaluate", "energy", "report"]
+
+
+def _config(tmp_path: Path, text: str = TINY) -> Path:
+    path = tmp_path / "pipe.toml"
+    path.write_text(text)
+    return path
+
+
+def _cli(*args, **kw):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "toolchain", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env, **kw)
+
+
+@pytest.mark.lava
+def test_interrupted_pipeline_resumes_to_the_same_report(tmp_path):
+    cfg = _config(tmp_path)
+    # an uninterrupted run, in process
+    full = run_pipeline(cfg, tmp_path / "full")
+    assert all(full["stages"][s]["ran"] for s in STAGES)
+    assert full["stages"]["verify"]["summary"]["ok"] is True
+    report = (tmp_path / "full" / "report" / "report.md").read_text()
+    assert "emulator == Lava" in report and (tmp_path / "full" / "report" / "report.html").stat().st_size > 10_000
+
+    # the same pipeline, interrupted with SIGINT once the first training stage has landed
+    out = tmp_path / "resumed"
+    proc = _cli("pipeline", "--config", str(cfg), "--out", str(out))
+    deadline = time.time() + 300
+    while not (out / "train_snn_2d" / "manifest.json").exists():
+        assert proc.poll() is None, proc.stdout.read()
+        assert time.time() < deadline
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=120)
+    assert proc.returncode != 0
+    assert not (out / "report").exists()
+    assert not [p for p in out.iterdir() if p.name.startswith(".tmp-")]  # no half-written stage left behind
+    done_before = {s for s in STAGES if (out / s / "manifest.json").exists()}
+    assert {"data", "train_snn_2d"} <= done_before
+
+    resumed = run_pipeline(cfg, out)
+    for s in STAGES:
+        assert resumed["stages"][s]["ran"] == (s not in done_before), s
+    assert (out / "report" / "report.md").read_text() == report
+
+    # tampering with a finished artifact is detected: that stage (and what reads it) runs again
+    ir = out / "quantize" / "network.ndir"
+    data = bytearray(ir.read_bytes())
+    data[-5] ^= 0xFF
+    ir.write_bytes(bytes(data))
+    again = run_pipeline(cfg, out)
+    assert not again["stages"]["train_snn_2d"]["ran"] and again["stages"]["quantize"]["ran"]
+    assert (out / "report" / "report.md").read_text() == report
+
+
+@pytest.mark.parametrize("text,message", [
+    (TINY.replace("synth_clips = 120", "synth_clips = 5"), "data.synth_clips = 5 is outside"),
+    (TINY.replace("calib = 32", "calib = 32\nweight_bits = 20"), "'weight_bits': 20"),
+    (TINY.replace('"model.num_steps=6"', '"model.num_steps=0"'), "num_steps"),
+    (TINY.replace('"model.hidden=[24]", "model', '"model.beta=1.5", "model'), "beta"),
+    (TINY + "\n[deploy]\nrun = \"ann_mlp\"\n", "must be an SNN"),
+    (TINY + "\n[verfy]\nclips = 3\n", "unknown section [verfy]"),
+    (TINY.replace('profiles = ["loihi"', 'profiles = ["loihi3"'), "loihi3"),
+])
+def test_absurd_configurations_are_rejected_before_any_work(tmp_path, text, message):
+    out = tmp_path / "out"
+    t0 = time.time()
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        prepare(_config(tmp_path, text), out)
+    assert time.time() - t0 < 30
+    assert not out.exists()
+
+
+def test_cli_rejects_a_bad_config_with_one_line(tmp_path):
+    cfg = _config(tmp_path, TINY.replace("clips = 2", "clips = 0"))
+    proc = _cli("pipeline", "--config", str(cfg), "--out", str(tmp_path / "o"))
+    text, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 2
+    assert "verify.clips = 0 is outside 1..10000" in text and "Traceback" not in text
