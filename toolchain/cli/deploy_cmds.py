@@ -60,7 +60,8 @@ def quantize(
     weight_bits: int = typer.Option(8, help="Signed weight bits (Loihi: up to 9)."),
     input_bits: int = typer.Option(8, help="Bits of the graded input payload."),
     dc_input: str = typer.Option("graded_once", help="How a DC input reaches layer 1: graded_once | graded_every_step."),
-    netx_compatible: bool = typer.Option(True, help="Only choices netx's .net can express (weight_exp >= 0, bias_exp 6)."),
+    netx_compatible: bool = typer.Option(False, help="Only choices netx's .net can express (no weight exponent on the "
+                                         "graded input layer, bias_exp 6): exportable as netx, less input precision."),
     qat_epochs: int = typer.Option(0, help="Quantisation-aware fine-tuning epochs before quantising (0 = off)."),
     qat_lr: float = typer.Option(1e-4, help="Learning rate of the QAT fine-tuning."),
     as_json: bool = JSON_OPTION,

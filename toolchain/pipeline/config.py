@@ -21,7 +21,7 @@ SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
     "data": {"path": (str, ""), "synth_clips": (int, 1200), "synth_seed": (int, 0)},
     "deploy": {"run": (str, "snn_2d")},
     "quantize": {"weight_bits": (int, 8), "input_bits": (int, 8), "dc_input": (str, "graded_once"),
-                 "netx_compatible": (bool, True), "calib": (int, 256), "qat_epochs": (int, 0)},
+                 "netx_compatible": (bool, False), "calib": (int, 256), "qat_epochs": (int, 0)},
     "verify": {"clips": (int, 8)},
     "energy": {"profiles": (list, []), "clips": (int, 64)},
     "report": {"bootstrap": (int, 1000)},

@@ -157,6 +157,11 @@ def build_report(work: Path, inputs: dict[str, Path], cfg: dict, runs: list[str]
            "![spike raster](raster.png)", "",
            f"Exports: Lava graph `{export['lava']}`, netx `{export['netx']}`, NIR `{export['nir']}`"
            + "".join(f", ONNX `{v['file']}`" for v in export.get("onnx", {}).values()) + ".", ""]
+    nv = export.get("netx_variant")
+    if nv:
+        md += [f"The deployed IR cannot be written as netx ({nv['why']}); `network.net` holds a netx-compatible "
+               f"quantisation instead ({nv['input_bits']}-bit input, weight bits {nv['weight_bits']}): held-out AUC "
+               f"{nv['auc_quantised']:.4f} (float {nv['auc_float']:.4f}); its IR and report are in `netx_variant/`.", ""]
     energy_md = (inputs["energy"] / "energy.md").read_text()
     energy_md = re.sub(r"^# ", "## ", energy_md, flags=re.M)
     energy_md = re.sub(r"^## (?!Energy per classification)", "### ", energy_md, flags=re.M)

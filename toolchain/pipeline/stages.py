@@ -98,7 +98,7 @@ def _load_q(folder: Path):
     return load_ir(folder / IR_FILE), load_float_network(folder / FLOAT_FILE)
 
 
-def _stage_export(cfg: dict, ann_runs: list[str]):
+def _stage_export(cfg: dict, deploy: str, ann_runs: list[str]):
     def run(work: Path, inputs: dict) -> dict:
         from export.lava_graph import export_lava
         from export.netx import NetxExportError, write_netx
@@ -111,8 +111,22 @@ def _stage_export(cfg: dict, ann_runs: list[str]):
         try:
             write_netx(ir, work / "network.net")
             summary["netx"] = "network.net"
-        except NetxExportError as exc:
-            summary["netx"] = f"not exportable: {exc}"
+        except NetxExportError as exc:  # e.g. a right-shifted input layer: export a netx-compatible variant
+            from toolchain.quantize import QuantConfig
+            from toolchain.quantize.from_run import quantize_run
+
+            q = cfg["quantize"]
+            variant = quantize_run(inputs[f"train_{deploy}"] / RUN_DIR, QuantConfig(
+                weight_bits=q["weight_bits"], input_bits=q["input_bits"], dc_input=q["dc_input"], netx_compatible=True),
+                calib_clips=q["calib"], progress=False)
+            variant.save(work / "netx_variant")
+            write_netx(variant.ir, work / "network.net")
+            ev = variant.report["evaluation"]
+            summary["netx"] = "network.net"
+            summary["netx_variant"] = {
+                "why": str(exc), "folder": "netx_variant/", "input_bits": variant.report["input_bits"],
+                "weight_bits": [r["weight_bits"] for r in variant.report["layers"]],
+                "auc_float": ev.get("auc_float"), "auc_quantised": ev.get("auc_quantised")}
         _, notes = write_nir(net, work / "network.nir")
         summary["nir"], summary["nir_notes"] = "network.nir", notes
         summary["onnx"] = {}
@@ -121,8 +135,8 @@ def _stage_export(cfg: dict, ann_runs: list[str]):
             summary["onnx"][name] = {"file": f"{name}.onnx", "check": res.get("onnx_check")}
         return summary
 
-    return Stage("export", run, ("quantize", *(f"train_{n}" for n in ann_runs)), {},
-                 "Lava graph folder, netx .net, NIR, ONNX baselines")
+    return Stage("export", run, ("quantize", f"train_{deploy}", *(f"train_{n}" for n in ann_runs)),
+                 {"quantize": cfg["quantize"]}, "Lava graph folder, netx .net, NIR, ONNX baselines")
 
 
 def _stage_verify(cfg: dict, out: Path):
@@ -245,7 +259,7 @@ def build_stages(cfg: dict, out: Path, run_cfgs: dict[str, dict]) -> list[Stage]
     ann_energy = next((n for n in ann_runs if run_cfgs[n]["model"]["kind"] == "ann_mlp"), None)
     stages = [_stage_data(cfg, out)]
     stages += [_stage_train(cfg, out, n, run_cfgs[n]) for n in runs]
-    stages += [_stage_quantize(cfg, deploy), _stage_export(cfg, ann_runs), _stage_verify(cfg, out),
+    stages += [_stage_quantize(cfg, deploy), _stage_export(cfg, deploy, ann_runs), _stage_verify(cfg, out),
                _stage_evaluate(cfg, out, runs, deploy), _stage_energy(cfg, out, ann_energy),
                _stage_report(cfg, runs, deploy)]
     return stages

@@ -14,9 +14,10 @@ for the fixed-point meaning):
   spikes in practice; it is reported, not prevented).
   Reducing S uses a negative weight_exp (the sum is shifted right, keeping the products exact),
   or, with netx_compatible=True (netx chooses its own weight exponent from the stored weights and
-  cannot shift a sum right), fewer input bits and fewer weight levels, split evenly; when that
-  would leave fewer than min_weight_bits / min_input_bits, the layer falls back to a weight
-  exponent and the report warns that the IR is no longer netx-exportable.
+  cannot shift a sum right), fewer weight levels (any count, not only powers of two) and, for the
+  graded layer 1, possibly fewer input bits: the split with the smallest current error on the
+  calibration data wins. When that would leave fewer than min_weight_bits / min_input_bits, the
+  layer falls back to a weight exponent and the report warns that the IR is not netx-exportable.
 - vth = round(theta * S);  dv = round((1 - beta) * 4096);  du = 0 for layer 1 under "graded_once",
   else round-trip of the synaptic decay alpha (du = 4095 - round(alpha * 4096); alpha = 0 -> 4095).
 - bias: b * S activation units = 64 * b * S in v units = bias_mant << bias_exp, with the smallest
@@ -53,7 +54,7 @@ class QuantConfig:
     weight_bits: int = 8
     input_bits: int = 8
     dc_input: str = "graded_once"  # or "graded_every_step" (only for the "dc" encoding)
-    netx_compatible: bool = True
+    netx_compatible: bool = False  # True: only what netx .net files express (less input precision)
     u_headroom: float = 0.5  # the calibrated current may use this fraction of the 24-bit range
     weight_clip_percentile: float = 100.0  # < 100 clips the largest |W| (reported)
     min_input_bits: int = 4
@@ -84,6 +85,36 @@ def input_encoding(net: FloatNetwork, cfg: QuantConfig) -> str:
     if cfg.dc_input == "graded_once" and net.layers[0].alpha:
         return "graded_every_step"  # a synaptic decay in layer 1 would not hold a once-sent current
     return cfg.dc_input
+
+
+def _bits_for(levels: float) -> int:
+    """Signed bits that hold integers in [-round(levels), round(levels)]."""
+    return max(2, int(math.ceil(math.log2(round(levels) + 1))) + 1)
+
+
+def _netx_scales(w: np.ndarray, x: np.ndarray, s_max: float, w_ref: float, max_bits: int,
+                 cfg: "QuantConfig") -> tuple[float, int, int] | None:
+    """(weight scale, input bits, weight bits) of a graded layer 1 without a weight exponent.
+
+    The layer scale S = sw * (2**bits - 1) may not exceed s_max; every input precision from the
+    configured bits down to min_input_bits is tried with the weight scale that fills the rest of
+    S (any number of weight levels, not only powers of two), and the pair with the smallest mean
+    squared error of the layer's current on calibration data wins (inputs of mostly small values,
+    like linear-power spectrograms, favour input bits; others favour weight bits).
+    """
+    xc = np.clip(np.asarray(x[:64], dtype=np.float64), 0.0, 1.0)
+    exact = xc @ w.T
+    best = None
+    for bits in range(max_bits, cfg.min_input_bits - 1, -1):
+        xs = 2 ** bits - 1
+        sw = min(s_max / xs, (2 ** (cfg.weight_bits - 1) - 1) / w_ref)
+        if sw * w_ref < 2 ** (cfg.min_weight_bits - 1) - 1:
+            continue
+        approx = (np.rint(xc * xs) @ np.rint(w * sw).T) / (xs * sw)
+        err = float(np.mean((approx - exact) ** 2))
+        if best is None or err < best[0]:
+            best = (err, sw, bits, _bits_for(sw * w_ref))
+    return None if best is None else best[1:]
 
 
 def _bias(b: np.ndarray | None, S: float, n: int, min_exp: int) -> tuple[np.ndarray, int, float]:
@@ -125,25 +156,23 @@ def quantize(net: FloatNetwork, calib_x: np.ndarray, cfg: QuantConfig | None = N
         s_max = min(limits.values())
         sw = (2 ** (wb - 1) - 1) / w_ref
         xs = (2 ** xs_bits - 1) if graded else 1
-        factor = s_max / (sw * xs)
         wexp = 0
-        if factor < 1:
-            steps = math.ceil(-math.log2(factor))
-            x_cut = min(math.ceil(steps / 2), xs_bits - cfg.min_input_bits) if graded else 0
-            w_cut = steps - x_cut
-            if cfg.netx_compatible and wb - w_cut >= cfg.min_weight_bits:
-                if graded:
-                    input_bits = xs_bits = xs_bits - x_cut
-                    xs = 2 ** xs_bits - 1
-                wb -= w_cut
-                sw = (2 ** (wb - 1) - 1) / w_ref
+        if s_max < sw * xs:
+            steps = math.ceil(math.log2(sw * xs / s_max))
+            min_levels = 2 ** (cfg.min_weight_bits - 1) - 1
+            choice = _netx_scales(w, calib_x, s_max, w_ref, xs_bits, cfg) if cfg.netx_compatible and graded else None
+            if cfg.netx_compatible and not graded and s_max * w_ref >= min_levels:
+                sw, wb = s_max, _bits_for(s_max * w_ref)  # binary input: fewer weight levels
+            elif choice is not None:
+                sw, input_bits, wb = choice
+                xs_bits, xs = input_bits, 2 ** input_bits - 1
             else:
                 if cfg.netx_compatible:
                     warnings.append(
-                        f"layer {i} ('{fl.name}'): keeping its current inside Loihi's 24-bit register needs "
-                        f"{steps} fewer bits of weight/input precision than {wb}-bit weights and "
-                        f"{cfg.min_input_bits}+ input bits allow; used weight_exp={max(-steps, L.WEIGHT_EXP_MIN)} "
-                        "instead, which netx's .net cannot express (export it with --format lava)")
+                        f"layer {i} ('{fl.name}'): keeping its current inside Loihi's 24-bit register needs a "
+                        f"{2 ** steps}x smaller scale than {wb}-bit weights and {cfg.min_input_bits}+ input bits "
+                        f"allow; used weight_exp={max(-steps, L.WEIGHT_EXP_MIN)} instead, which netx's .net cannot "
+                        "express (export it with --format lava)")
                 wexp = max(-steps, L.WEIGHT_EXP_MIN)
         S = sw * xs * 2.0 ** wexp
         lo, hi = L.weight_range(wb)
