@@ -1,6 +1,7 @@
 """Command registration: importing this package registers every `neurodeploy` command."""
 
 from toolchain.cli import (  # noqa: F401  (each module registers its commands on import)
+    bench_cmds,
     data_cmds,
     deploy_cmds,
     doctor,

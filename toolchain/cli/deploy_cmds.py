@@ -1,4 +1,4 @@
-"""neurodeploy commands: quantize, export, simulate, verify, bench simulate."""
+"""neurodeploy commands: quantize, export, simulate, verify."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from toolchain.cli.app import JSON_OPTION, app, bench_app, console, emit, err_console
+from toolchain.cli.app import JSON_OPTION, app, console, emit, err_console
 from toolchain.errors import ArtifactError, ConfigError
 
 IR_NAME = "network.ndir"
@@ -241,29 +241,3 @@ def verify(
     emit(report, as_json, render)
     if not report["ok"]:
         raise typer.Exit(1)
-
-
-@bench_app.command("simulate")
-def bench_simulate_cmd(
-    emulator_clips: int = typer.Option(256, help="Clips for the emulator measurement."),
-    lava_extra_clips: int = typer.Option(2, help="Extra clips in the second Lava run (marginal cost)."),
-    out: Optional[Path] = typer.Option(None, help="Write the result JSON here."),
-    as_json: bool = JSON_OPTION,
-) -> None:
-    """Emulator vs Lava clips/s on the seed-size 2D network (14175-4096-512-64-2, 50 steps)."""
-    from toolchain.bench.simulate import bench_simulate
-    from toolchain.fileio import write_json
-
-    r = bench_simulate(emulator_clips, lava_extra_clips, progress=(lambda s: None) if as_json else err_console.print)
-    if out:
-        write_json(out, r)
-
-    def render(r: dict) -> None:
-        console.print(f"emulator {r['emulator_clips_per_s']:.1f} clips/s; Lava {r['lava_clips_per_s_marginal']:.4f} "
-                      f"clips/s (marginal), {r['lava_clips_per_s_all_in']:.4f} (all-in)")
-        console.print(f"ratio emulator/Lava: [bold]{r['ratio']:.0f}x[/] marginal, {r['ratio_all_in']:.0f}x all-in "
-                      f"(target {r['target_ratio']:.0f}x); spikes equal: {r['spikes_equal']}")
-
-    emit(r, as_json, render)
-
-
