@@ -12,13 +12,13 @@ from tests.float_factory import float_net
 from toolchain.errors import ArtifactError
 from toolchain.ir import load_ir, save_ir
 from toolchain.pipeline.stage import Stage, execute, read_manifest, verify_artifacts
-from toolchain.quantize import quantize
+from toolchain.quantize import QuantConfig, quantize
 
 
 @pytest.fixture()
 def ir():
     rng = np.random.default_rng(0)
-    return quantize(float_net(rng, sizes=(12, 8, 2), num_steps=5), rng.random((20, 12)))[0]
+    return quantize(float_net(rng, sizes=(12, 8, 2), num_steps=5), rng.random((20, 12)), QuantConfig(netx_compatible=True))[0]
 
 
 def _leftovers(folder):
