@@ -43,6 +43,9 @@ def bench_all_cmd(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Every benchmark (data, train, simulate) and one table of ratios against the naive alternatives."""
+    from toolchain.train.runtime import enable_huge_pages
+
+    enable_huge_pages()  # as `bench train` does, before torch allocates anything
     from toolchain.bench.all import render, run_all
 
     result = run_all(out, clips=clips, progress=(lambda s: None) if as_json else err_console.print)

@@ -23,6 +23,10 @@ def pipeline(
 ) -> None:
     """Data -> train (SNN 1D/2D, ANN MLP, CNN) -> quantise -> export -> verify on Lava -> evaluate ->
     energy -> report. Rerunning skips finished stages whose inputs did not change."""
+    from toolchain.train.runtime import enable_huge_pages, sigterm_as_interrupt
+
+    enable_huge_pages()  # before torch allocates anything (see toolchain.train.runtime)
+    sigterm_as_interrupt()  # kill = Ctrl-C: the stage's temporary folder is removed, finished stages kept
     from toolchain.pipeline.runner import run_pipeline
 
     result = run_pipeline(config, out, data=data, force=tuple(force), console=err_console)

@@ -1,0 +1,79 @@
+"""Training loop: learns, is deterministic, flags learning failures, retries with another seed."""
+
+import math
+
+import numpy as np
+import pytest
+
+from tests.test_train_helpers import blobs, config, split
+from toolchain.train.diagnostics import diagnose
+from toolchain.train.loop import train_model
+
+
+def test_snn_learns_and_is_deterministic():
+    x, y = blobs()
+    cfg = config(x, y)
+    tr, va = split(y)
+    a = train_model(cfg, x, y, tr, va)
+    b = train_model(cfg, x, y, tr, va)
+    assert a.fit.best_eval.auc > 0.9
+    assert a.fit.failure is None and len(a.attempts) == 1
+    assert [h["train_loss"] for h in a.fit.history] == [h["train_loss"] for h in b.fit.history]
+    assert [h["val_auc"] for h in a.fit.history] == [h["val_auc"] for h in b.fit.history]
+    rates = a.fit.history[-1]["firing_rates"]
+    assert len(rates) == 2 and all(0 < r < 1 for r in rates)
+    assert a.model.training is False
+
+
+@pytest.mark.parametrize("kind", ["ann_mlp", "cnn"])
+def test_ann_baselines_learn(kind):
+    x, y = blobs()
+    model = {"kind": kind, "channels": [8], "kernel": 3, "cnn_hidden": 8}
+    cfg = config(x, y, model=model, train={"epochs": 4})
+    tr, va = split(y)
+    out = train_model(cfg, x, y, tr, va)
+    assert out.model.kind == kind
+    assert out.fit.best_eval.auc > 0.9 and out.fit.failure is None
+    assert out.fit.history[0]["firing_rates"] is None
+
+
+def test_a_network_that_cannot_fire_is_a_learning_failure_not_an_auc_of_half():
+    x, y = blobs()
+    cfg = config(x, y, model={"threshold": 1e6, "init_rate": 0.0}, train={"epochs": 3}, retries=1)
+    tr, va = split(y)
+    out = train_model(cfg, x, y, tr, va)
+    assert out.fit.best_eval.auc == 0.5
+    assert out.fit.failure == {"kind": "silent_output", "epoch": 1,
+                               "reason": "output layer silent from epoch 1 (hidden layer 1 silent too)"}
+    assert [a["seed"] for a in out.attempts] == [0, 1]
+    assert all(a["failure"]["kind"] == "silent_output" for a in out.attempts)
+
+
+def test_silent_default_init_is_rescaled_to_fire():
+    x, y = blobs()
+    x = np.where(x > 0.6, x - 0.4, x * 0.05).astype(np.float32)  # sparse, like a linear spectrogram
+    tr, va = split(y)
+    model = {"threshold": 4.0, "init_rate": 0.0}
+    silent = train_model(config(x, y, model=model, train={"epochs": 2}), x, y, tr, va)
+    assert silent.fit.failure["kind"] == "silent_output"
+    fired = train_model(config(x, y, model={**model, "init_rate": 0.1}, train={"epochs": 4}), x, y, tr, va)
+    assert fired.fit.failure is None and fired.fit.best_eval.auc > 0.75
+    assert all(s > 1 for s in fired.attempts[0]["init_scales"])
+
+
+def _history(aucs, out_rates=None, losses=None):
+    out_rates = out_rates or [0.1] * len(aucs)
+    losses = losses or [0.5] * len(aucs)
+    return [{"epoch": i + 1, "train_loss": losses[i], "val_loss": 0.5, "val_auc": a,
+             "firing_rates": [0.2, r]} for i, (a, r) in enumerate(zip(aucs, out_rates))]
+
+
+def test_diagnose_reasons_and_epochs():
+    assert diagnose(_history([0.6, 0.8, 0.85])) is None
+    silent = diagnose(_history([0.7, 0.5, 0.8, 0.5, 0.5], out_rates=[0.1, 0.0, 0.1, 0.0, 0.0]))
+    assert silent["reason"] == "output layer silent from epoch 4" and silent["epoch"] == 4
+    nan = diagnose(_history([0.7, 0.7, 0.7], losses=[0.5, math.nan, 0.4]))
+    assert nan["reason"] == "loss became NaN at epoch 2"
+    chance = diagnose(_history([0.5, 0.503, 0.49]))
+    assert chance["kind"] == "chance_auc"
+    assert chance["reason"] == "validation AUC stayed at 0.5 (best 0.503 in 3 epochs)"

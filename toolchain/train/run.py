@@ -1,0 +1,42 @@
+"""`neurodeploy train`: one complete run, from the config to a run folder (see checkpoint)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from toolchain.train.checkpoint import save_run
+from toolchain.train.inputs import holdout, load_inputs, resolve
+from toolchain.train.loop import summary, train_model
+
+
+def roc_data(labels: np.ndarray, scores: np.ndarray) -> dict:
+    """The ROC curve (fpr, tpr, thresholds on the score) and its AUC (empty/NaN for NaN scores)."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    if not np.isfinite(scores).all():
+        return {"auc": float("nan"), "fpr": [], "tpr": [], "thresholds": []}
+    fpr, tpr, thresholds = roc_curve(labels, scores)
+    return {"auc": float(roc_auc_score(labels, scores)), "fpr": fpr.tolist(), "tpr": tpr.tolist(),
+            "thresholds": np.nan_to_num(thresholds, posinf=1e30).tolist()}
+
+
+def train_run(cfg: dict, out: str | Path, *, progress: bool = True, where: str = "config") -> dict:
+    """Load the data, train the configured model, write the run folder `out`; returns metrics."""
+    inputs = load_inputs(cfg, progress=progress)
+    cfg = resolve(cfg, inputs, where)
+    train_idx, val_idx = holdout(cfg, inputs.labels)
+    outcome = train_model(cfg, inputs.features, inputs.labels, train_idx, val_idx, progress=progress)
+    val_labels = inputs.labels[val_idx]
+    metrics = {"name": cfg["name"], "kind": outcome.model.kind, **summary(outcome),
+               "n_train": len(train_idx), "n_val": len(val_idx),
+               "n_params": sum(p.numel() for p in outcome.model.parameters()),
+               "torch": torch.__version__, "threads": torch.get_num_threads(),
+               "history": outcome.fit.history}
+    split = {"kind": cfg["data"]["split"], "val_fraction": cfg["data"]["val_fraction"],
+             "seed": cfg["seed"], "train_indices": train_idx.tolist(), "val_indices": val_idx.tolist()}
+    save_run(Path(out), cfg, outcome.model, split, metrics,
+             roc_data(val_labels, outcome.fit.best_eval.scores))
+    return metrics

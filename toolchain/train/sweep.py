@@ -1,0 +1,415 @@
+"""`neurodeploy sweep`: grid x K folds on Ray Tune, resumable, with seed-style AUC tables.
+
+Plan: every combination of the `[sweep.grid]` values is applied to the run config (each one
+validated like a run config), then crossed with folds 1..K of `toolchain.folds.make_folds` on the
+data's labels. A trial's id is a hash of its complete config (data path, representation, model,
+train, seed), its fold and the fold scheme, so a changed setting is a new trial.
+
+Resumable: the driver writes each finished trial's result row atomically to
+`OUT/trials/<id>.json` as soon as Tune reports it; a restarted sweep (same command) skips every
+id found there and runs only the rest. An interrupted trial (SIGINT / SIGTERM) is simply run
+again. Rows are written by the driver, so this works the same on a Ray cluster (`--address`),
+where the workers receive the features through Ray's object store.
+
+Outputs in OUT: sweep.json (the plan), trials/*.json, results.csv and results.json (one row per
+trial), tables.md (median validation AUC per (rows, cols) cell, one table per combination of
+the other grid keys, failed trials listed with their reason) and one heatmap PNG per table.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import io
+import itertools
+import json
+import os
+import socket
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from toolchain.errors import ConfigError, NeurodeployError
+from toolchain.fileio import _json_default, write_json, write_text
+from toolchain.train.config import get_key, set_key, validate
+
+
+@dataclass
+class Trial:
+    """One grid cell on one fold. params: the grid values ({"model.beta": 0.9, ...});
+    fold: 0-based, of `folds` folds of kind `fold_kind`; config: the cell's validated run config."""
+
+    id: str
+    params: dict[str, Any]
+    fold: int
+    folds: int
+    fold_kind: str
+    config: dict
+
+    @property
+    def data_key(self) -> str:
+        """Identifies the inputs (data + representation) this trial trains on."""
+        return _canonical({"data": self.config["data"], "representation": self.config["representation"]})
+
+    @property
+    def folds_key(self) -> str:
+        """Identifies the fold assignment (inputs, K, kind, seed)."""
+        return _canonical({"data": self.data_key, "folds": self.folds, "kind": self.fold_kind,
+                           "seed": self.config["seed"]})
+
+
+def _canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=_json_default)
+
+
+def label(value: Any) -> str:
+    """How a grid value is shown in tables and rows ("0.9", "learnable", "spectrogram")."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def expand(raw: dict, where: str = "config") -> list[Trial]:
+    """The trials of a raw (parsed, unvalidated) sweep config, in grid order then fold order."""
+    cfg = validate(raw, where, sweep=True)
+    sweep = cfg["sweep"]
+    base = {k: v for k, v in raw.items() if k != "sweep"}
+    keys = list(sweep["grid"])
+    trials = []
+    for values in itertools.product(*sweep["grid"].values()):
+        params = dict(zip(keys, values))
+        cell = copy.deepcopy(base)
+        for key, value in params.items():
+            if key == "representation.kind" and get_key(cell, "representation.kind", None) != value:
+                cell["representation"] = {"kind": value}  # the other kind's parameters do not apply
+            set_key(cell, key, value, where)
+        text = ", ".join(f"{k} = {label(v)}" for k, v in params.items())
+        trial_cfg = validate(cell, f"{where} (sweep.grid cell {text})")
+        ident = {k: v for k, v in trial_cfg.items() if k != "name"}
+        for fold in range(sweep["folds"]):
+            key = {**ident, "fold": fold, "folds": sweep["folds"], "fold_kind": sweep["fold_kind"]}
+            digest = hashlib.sha256(_canonical(key).encode()).hexdigest()[:20]
+            trials.append(Trial(id=digest, params=params, fold=fold, folds=sweep["folds"],
+                                fold_kind=sweep["fold_kind"], config=trial_cfg))
+    return trials
+
+
+class TrialStore:
+    """Finished trials' result rows, one JSON file per trial id in `folder`."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def finished(self) -> dict[str, dict]:
+        """{trial id: row} of every complete row file (unreadable files are ignored: rerun)."""
+        rows = {}
+        for path in sorted(self.folder.glob("[!.]*.json")):  # not atomic writes' temporary files
+            try:
+                row = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            if isinstance(row, dict) and row.get("trial_id") == path.stem:
+                rows[path.stem] = row
+        return rows
+
+    def write(self, row: dict) -> None:
+        write_json(self.folder / f"{row['trial_id']}.json", row)
+
+
+def run_trial(trial: Trial, features: np.ndarray, labels: np.ndarray, train_idx: np.ndarray,
+              val_idx: np.ndarray) -> dict:
+    """Train one trial (no run folder) and return its result row."""
+    from toolchain.train.loop import summary, train_model
+
+    outcome = train_model(trial.config, features, labels, train_idx, val_idx, progress=False)
+    s = summary(outcome)
+    return {"trial_id": trial.id, "params": trial.params, "fold": trial.fold,
+            "status": "failed" if s["failure"] else "ok",
+            **{k: s[k] for k in ("val_auc", "val_accuracy", "val_loss", "best_epoch", "epochs_run",
+                                 "stopped_early", "firing_rates", "failure", "seed", "attempts",
+                                 "seconds", "train_samples_per_s")},
+            "history": [{k: h[k] for k in ("epoch", "train_loss", "val_loss", "val_auc", "firing_rates")}
+                        for h in outcome.fit.history],
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": socket.gethostname(),
+            "pid": os.getpid()}
+
+
+def _ray_trainable(config: dict, payload: dict) -> None:
+    """Ray Tune function trainable: run the trial named by config["trial_id"], report its row."""
+    import torch
+    from ray import tune
+
+    torch.set_num_threads(payload["threads"])
+    trial = payload["trials"][config["trial_id"]]
+    features, labels = payload["inputs"][trial.data_key]
+    train_idx, val_idx = payload["folds"][trial.folds_key][trial.fold]
+    row = run_trial(trial, features, labels, train_idx, val_idx)
+    tune.report({"row_json": json.dumps(row, default=_json_default)})
+
+
+def _prepare(pending: list[Trial], progress: bool, where: str) -> tuple[dict, dict]:
+    """Load each distinct input once and resolve every pending trial's config against it.
+
+    Returns ({data key: (features, labels)}, {folds key: [(train_idx, val_idx), ...]}).
+    """
+    from toolchain.folds import make_folds
+    from toolchain.train.inputs import load_inputs, resolve
+
+    loaded: dict = {}
+    folds: dict[str, list] = {}
+    for trial in pending:
+        if trial.data_key not in loaded:
+            loaded[trial.data_key] = load_inputs(trial.config, progress=progress)
+        inputs = loaded[trial.data_key]
+        trial.config = resolve(trial.config, inputs, where)
+        if trial.folds_key not in folds:
+            folds[trial.folds_key] = [
+                (np.asarray(tr, dtype=np.int64), np.asarray(va, dtype=np.int64))
+                for tr, va in make_folds(inputs.labels, trial.folds, trial.fold_kind, trial.config["seed"])]
+    return {k: (v.features, v.labels) for k, v in loaded.items()}, folds
+
+
+def _store_callback(store: TrialStore, on_row: Callable[[dict], None]):
+    from ray import tune
+
+    class StoreRows(tune.Callback):
+        """Persist each trial's row on the driver the moment Tune reports it."""
+
+        def __init__(self, store: TrialStore, on_row: Callable[[dict], None]) -> None:
+            self.store, self.on_row = store, on_row
+
+        def on_trial_result(self, iteration, trials, trial, result, **info):
+            row = json.loads(result["row_json"])
+            self.store.write(row)
+            self.on_row(row)
+
+        def __getstate__(self) -> dict:
+            return {}  # Tune pickles its callbacks with its experiment state: nothing to keep
+
+    return StoreRows(store, on_row)
+
+
+def _run_on_ray(pending: list[Trial], inputs: dict, folds: dict, store: TrialStore, out: Path, *,
+                address: str | None, cpus_per_trial: float, max_concurrent: int,
+                on_row: Callable[[dict], None]) -> list[str]:
+    """Run the pending trials as a Ray Tune grid; returns the errors of trials that raised.
+
+    A local Ray is started (and shut down) unless one is running or `address` names a cluster.
+    SIGINT/SIGTERM propagate as KeyboardInterrupt (Tune's own SIGINT handler is disabled, Ray's
+    SIGTERM handler replaced), so the driver stops at once; rows already written stay.
+    """
+    import logging
+
+    from toolchain.train.runtime import sigterm_as_interrupt
+
+    os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # Tune's console tables: our bar shows progress
+    import ray
+    from ray import tune
+
+    logging.getLogger("ray").setLevel(logging.ERROR)
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=address, num_cpus=None if address else os.cpu_count(),
+                 include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+        sigterm_as_interrupt()
+    try:
+        payload = {"trials": {t.id: t for t in pending}, "inputs": inputs, "folds": folds,
+                   "threads": max(1, int(cpus_per_trial))}
+        trainable = tune.with_resources(tune.with_parameters(_ray_trainable, payload=payload),
+                                        {"cpu": cpus_per_trial})
+        tuner = tune.Tuner(
+            trainable,
+            param_space={"trial_id": tune.grid_search([t.id for t in pending])},
+            tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent or None, reuse_actors=True,
+                                        trial_name_creator=lambda t: t.config["trial_id"],
+                                        trial_dirname_creator=lambda t: t.config["trial_id"]),
+            run_config=tune.RunConfig(name=time.strftime("session-%Y%m%d-%H%M%S"),
+                                      storage_path=str((out / "ray").resolve()), verbose=0,
+                                      callbacks=[_store_callback(store, on_row)]))
+        grid = tuner.fit()
+        return [f"trial {r.config['trial_id']}: {r.error}" for r in grid if r.error is not None]
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _matches(trial: Trial, key: str, value: Any) -> bool:
+    return key not in trial.params or trial.params[key] == value
+
+
+def seed_tables(cfg: dict, trials: list[Trial], rows: dict[str, dict]) -> list[dict]:
+    """Median validation AUC per (rows key, cols key) cell, one table per combination of the
+    other grid keys. A cell: median over its folds that finished without a learning failure,
+    plus how many failed or are not finished; text is what the markdown table shows."""
+    sweep = cfg["sweep"]
+    grid = sweep["grid"]
+    row_key, col_key = sweep["rows"], sweep["cols"]
+    axis = {k: grid.get(k, [get_key(cfg, k, None)]) for k in (row_key, col_key)}
+    others = [k for k in grid if k not in (row_key, col_key)]
+    tables = []
+    for combo in itertools.product(*(grid[k] for k in others)):
+        fixed = dict(zip(others, combo))
+        cells = []
+        for rv in axis[row_key]:
+            line = []
+            for cv in axis[col_key]:
+                sel = [t for t in trials if _matches(t, row_key, rv) and _matches(t, col_key, cv)
+                       and all(_matches(t, k, v) for k, v in fixed.items())]
+                done = [rows[t.id] for t in sel if t.id in rows]
+                aucs = [r["val_auc"] for r in done if r["status"] == "ok"]
+                n_failed = sum(r["status"] != "ok" for r in done)
+                n_pending = len(sel) - len(done)
+                median = statistics.median(aucs) if aucs else float("nan")
+                notes = [f"{n_failed} failed" if aucs and n_failed else "",
+                         f"{n_pending} pending" if n_pending else ""]
+                note = ", ".join(n for n in notes if n)
+                text = (f"{median:.3f}" if aucs else ("failed" if n_failed else "pending")) + \
+                    (f" ({note})" if note and aucs else (f" ({n_pending} pending)" if n_failed and n_pending else ""))
+                line.append({"median": median, "n_ok": len(aucs), "n_failed": n_failed,
+                             "n_pending": n_pending, "text": text,
+                             "note": note if aucs else ("failed" if n_failed else "pending")})
+            cells.append(line)
+        title = ", ".join(f"{k} = {label(v)}" for k, v in fixed.items()) or "all trials"
+        tables.append({"title": title, "fixed": fixed, "rows_key": row_key, "cols_key": col_key,
+                       "rows": [label(v) for v in axis[row_key]],
+                       "cols": [label(v) for v in axis[col_key]], "cells": cells})
+    return tables
+
+
+def _markdown(cfg: dict, tables: list[dict], trials: list[Trial], rows: dict[str, dict]) -> str:
+    out = io.StringIO()
+    sweep = cfg["sweep"]
+    out.write(f"# Sweep: median validation AUC over {sweep['folds']} {sweep['fold_kind']} folds\n\n"
+              "A failed trial (learning failure) is not counted in its cell's median; a cell whose "
+              "trials all failed says so.\n")
+    for table in tables:
+        out.write(f"\n## {table['title']}\n\n")
+        out.write(f"| {table['rows_key']} \\ {table['cols_key']} | " + " | ".join(table["cols"]) + " |\n")
+        out.write("|---" * (len(table["cols"]) + 1) + "|\n")
+        for name, line in zip(table["rows"], table["cells"]):
+            out.write(f"| {name} | " + " | ".join(c["text"] for c in line) + " |\n")
+    failed = [(t, rows[t.id]) for t in trials if t.id in rows and rows[t.id]["status"] != "ok"]
+    if failed:
+        out.write("\n## Failed trials\n\n")
+        for t, row in failed:
+            params = ", ".join(f"{k} = {label(v)}" for k, v in t.params.items())
+            out.write(f"- {params}, fold {t.fold + 1}: {row['failure']['reason']}\n")
+    return out.getvalue()
+
+
+def _csv(trials: list[Trial], rows: dict[str, dict], keys: list[str]) -> str:
+    out = io.StringIO()
+    fields = ["trial_id", "fold", *keys, "status", "val_auc", "val_accuracy", "best_epoch",
+              "epochs_run", "failure", "seconds", "finished_at"]
+    writer = csv.DictWriter(out, fieldnames=fields)
+    writer.writeheader()
+    for t in trials:
+        row = rows.get(t.id, {"status": "pending"})
+        failure = row.get("failure")
+        writer.writerow({"trial_id": t.id, "fold": t.fold + 1, **{k: label(t.params[k]) for k in keys},
+                         "status": row["status"], "val_auc": row.get("val_auc"),
+                         "val_accuracy": row.get("val_accuracy"), "best_epoch": row.get("best_epoch"),
+                         "epochs_run": row.get("epochs_run"),
+                         "failure": failure["reason"] if failure else "",
+                         "seconds": row.get("seconds"), "finished_at": row.get("finished_at")})
+    return out.getvalue()
+
+
+def write_results(cfg: dict, trials: list[Trial], rows: dict[str, dict], out: Path) -> list[dict]:
+    """results.csv, results.json, tables.md and heatmap_<i>.png in `out`; returns the tables."""
+    from toolchain.train.plots import heatmap
+
+    keys = list(cfg["sweep"]["grid"])
+    tables = seed_tables(cfg, trials, rows)
+    write_text(out / "results.csv", _csv(trials, rows, keys))
+    write_json(out / "results.json", [rows.get(t.id, {"trial_id": t.id, "params": t.params,
+                                                      "fold": t.fold, "status": "pending"})
+                                      for t in trials])
+    write_text(out / "tables.md", _markdown(cfg, tables, trials, rows))
+    for i, table in enumerate(tables, start=1):
+        table["heatmap"] = f"heatmap_{i}.png"
+        heatmap([[c["median"] for c in line] for line in table["cells"]],
+                [[c["note"] for c in line] for line in table["cells"]], table["rows"], table["cols"],
+                out / table["heatmap"], table["title"], table["rows_key"], table["cols_key"])
+    return tables
+
+
+class SweepProgress:
+    """A rich bar of finished trials on stderr (disabled: does nothing)."""
+
+    def __init__(self, enabled: bool, total: int, done: int) -> None:
+        self.enabled, self.total, self.done = enabled, total, done
+        self._bar = None
+
+    def __enter__(self) -> SweepProgress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._bar = Progress(TextColumn("trials"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TextColumn("{task.fields[last]}"),
+                                 console=Console(stderr=True))
+            self._bar.__enter__()
+            self._task = self._bar.add_task("", total=self.total, completed=self.done, last="")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def row(self, row: dict) -> None:
+        if self._bar is None:
+            return
+        params = " ".join(f"{k.split('.')[-1]}={label(v)}" for k, v in row["params"].items())
+        result = f"AUC {row['val_auc']:.3f}" if row["status"] == "ok" else row["failure"]["reason"]
+        self._bar.update(self._task, advance=1, last=f"{params} fold {row['fold'] + 1}: {result}"[:70])
+
+
+def run_sweep(raw: dict, out: str | Path, *, where: str = "config", address: str | None = None,
+              progress: bool = True, dry_run: bool = False) -> dict:
+    """Plan, run (skipping finished trials) and tabulate a sweep; returns a summary dict.
+
+    `dry_run`: only plan and count (nothing is loaded or trained). Raises NeurodeployError if
+    some trials raised an exception (they are not recorded, so a rerun retries them).
+    """
+    cfg = validate(raw, where, sweep=True)
+    trials = expand(raw, where)
+    out = Path(out)
+    store = TrialStore(out / "trials")
+    done = store.finished()
+    pending = [t for t in trials if t.id not in done]
+    summary = {"out": str(out), "trials": len(trials), "finished_before": len(trials) - len(pending),
+               "pending": len(pending), "grid": cfg["sweep"]["grid"], "folds": cfg["sweep"]["folds"]}
+    if dry_run:
+        return summary
+    write_json(out / "sweep.json", {"config": cfg, "trials": [{"id": t.id, "params": t.params,
+                                                               "fold": t.fold} for t in trials]})
+    errors: list[str] = []
+    if pending:
+        inputs, folds = _prepare(pending, progress, where)
+        with SweepProgress(progress, len(trials), len(trials) - len(pending)) as bar:
+            errors = _run_on_ray(pending, inputs, folds, store, out, address=address,
+                                 cpus_per_trial=cfg["sweep"]["cpus_per_trial"],
+                                 max_concurrent=cfg["sweep"]["max_concurrent"], on_row=bar.row)
+    rows = store.finished()
+    tables = write_results(cfg, trials, rows, out)
+    finished = [rows[t.id] for t in trials if t.id in rows]
+    summary.update({"ran_now": len(finished) - summary["finished_before"], "finished": len(finished),
+                    "failed": sum(r["status"] != "ok" for r in finished),
+                    "tables": tables, "tables_md": str(out / "tables.md")})
+    if errors:
+        raise NeurodeployError(f"{len(errors)} trial(s) raised an error and were not recorded "
+                               f"(rerun the same command to retry them); first: {errors[0]}")
+    if len(finished) < len(trials):
+        raise ConfigError(f"{len(trials) - len(finished)} trial(s) did not finish")
+    return summary
