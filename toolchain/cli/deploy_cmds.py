@@ -13,29 +13,18 @@ from toolchain.errors import ArtifactError, ConfigError
 IR_NAME = "network.ndir"
 
 
-def resolve_ir_path(q: Path) -> Path:
-    """A quantise folder (holding network.ndir) or an IR file."""
-    path = q / IR_NAME if q.is_dir() else q
-    if not path.is_file():
-        raise ArtifactError(f"{q}: no IR found (expected an IR file or a folder holding {IR_NAME})")
-    return path
-
-
 def load_deployment(q: Path):
-    """(ir, float_net or None) from a quantise folder or IR file."""
-    from toolchain.deploy import FLOAT_FILE
-    from toolchain.frontends.float_net import load_float_network
-    from toolchain.ir import load_ir
+    """(IR, float network or None) of a quantise folder or IR file (see toolchain.deploy)."""
+    from toolchain import deploy
 
-    ir = load_ir(resolve_ir_path(q))
-    float_path = (q if q.is_dir() else q.parent) / FLOAT_FILE
-    return ir, (load_float_network(float_path) if float_path.is_file() else None)
+    return deploy.load_deployment(q)
 
 
 def _progress_cb(total: int, label: str):
-    from rich.progress import Progress
+    """A transient stderr bar; returns update(n_done), which closes the bar at `total`."""
+    from toolchain.progress import stderr_progress
 
-    prog = Progress(console=err_console, transient=True)
+    prog = stderr_progress(transient=True)
     task = prog.add_task(label, total=total)
     prog.start()
 

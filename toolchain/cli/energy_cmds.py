@@ -10,15 +10,6 @@ import typer
 from toolchain.cli.app import JSON_OPTION, app, console, emit
 from toolchain.errors import ArtifactError, ConfigError, DataError
 
-IR_FILE, FLOAT_FILE = "network.ndir", "float_network.safetensors"  # as toolchain.deploy writes them
-
-
-def _ir_path(q: Path) -> Path:
-    path = q / IR_FILE if q.is_dir() else q
-    if not path.is_file():
-        raise ArtifactError(f"{q}: no IR found (expected an IR file or a folder containing {IR_FILE})")
-    return path
-
 
 def _load_array(data: Path):
     import numpy as np
@@ -155,21 +146,16 @@ def energy(
     """Count every operation of the quantised network on the emulator, map it onto chips, and price it
     against published constants beside an ANN baseline (energy per classification, estimates)."""
     from hardware_profiles import list_profiles, load_profile
+    from toolchain.deploy import FLOAT_FILE, load_deployment, resolve_ir_path
     from toolchain.energy import write_report
     from toolchain.energy.analyse import analyse
-    from toolchain.ir import load_ir
 
-    ir_path = _ir_path(q)
-    ir = load_ir(ir_path)
+    ir_path = resolve_ir_path(q)
+    ir, net = load_deployment(q)  # net: the float model the IR came from, if beside it (quantisation's effect)
     profiles = [load_profile(p) for p in (profile or list_profiles())]
     x = _features(data, ir, clips)
     out_dir = out or ((q if q.is_dir() else q.parent) / "energy")
     float_file = ir_path.parent / FLOAT_FILE
-    net = None
-    if float_file.is_file():  # the float model the IR was quantised from: quantisation's effect on activity
-        from toolchain.frontends.float_net import load_float_network
-
-        net = load_float_network(float_file)
     ann_counts, check = _ann_counts(ann, ir, x, out_dir)
     report = analyse(ir, x, profiles=profiles, float_net=net, ann_counts=ann_counts, onnx_check=check, seed=seed,
                      network={"source": str(ir_path), "data": str(data),

@@ -27,19 +27,11 @@ def progress_bar(total: int, description: str, enabled: bool = True) -> Iterator
     if not enabled or total < PROGRESS_MIN_ITEMS:
         yield lambda n: None
         return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from rich.progress import TimeRemainingColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True),
-                  transient=False) as bar:
+    from toolchain.progress import stderr_progress
+
+    with stderr_progress(TimeRemainingColumn()) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)
 

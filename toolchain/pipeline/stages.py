@@ -91,11 +91,9 @@ def _stage_quantize(cfg: dict, deploy: str):
 
 
 def _load_q(folder: Path):
-    from toolchain.deploy import FLOAT_FILE, IR_FILE
-    from toolchain.frontends.float_net import load_float_network
-    from toolchain.ir import load_ir
+    from toolchain.deploy import load_deployment
 
-    return load_ir(folder / IR_FILE), load_float_network(folder / FLOAT_FILE)
+    return load_deployment(folder)
 
 
 def _stage_export(cfg: dict, deploy: str, ann_runs: list[str]):

@@ -144,19 +144,12 @@ class EpochProgress:
 
     def __enter__(self) -> EpochProgress:
         if self.enabled:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
+            from rich.progress import TextColumn
 
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("loss {task.fields[loss]}  val AUC {task.fields[auc]}  "
-                                            "rate {task.fields[rate]}"),
-                                 TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+            from toolchain.progress import stderr_progress
+
+            self._bar = stderr_progress(TextColumn("loss {task.fields[loss]}  val AUC {task.fields[auc]}  "
+                                                   "rate {task.fields[rate]}"), transient=True)
             self._bar.__enter__()
             self._task = self._bar.add_task("", total=1, loss="-", auc="-", rate="-")
         return self

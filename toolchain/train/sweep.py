@@ -347,18 +347,11 @@ class SweepProgress:
 
     def __enter__(self) -> SweepProgress:
         if self.enabled:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-            )
+            from rich.progress import TextColumn
 
-            self._bar = Progress(TextColumn("trials"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TextColumn("{task.fields[last]}"),
-                                 console=Console(stderr=True))
+            from toolchain.progress import stderr_progress
+
+            self._bar = stderr_progress(TextColumn("{task.fields[last]}"), description="trials")
             self._bar.__enter__()
             self._task = self._bar.add_task("", total=self.total, completed=self.done, last="")
         return self
