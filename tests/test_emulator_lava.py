@@ -82,3 +82,19 @@ def test_range_edges_emulator_equals_lava(encoding, reset):
     del rng
     emu = run_encoded(ir, inp, record_v=True)
     assert_same(emu, run_lava(ir, inp, record_v=True))
+
+
+def test_counts_from_lava_equal_counts_from_the_emulator():
+    from export.lava_graph import run_lava
+    from toolchain.counts import count_classification, topology_from_ir
+
+    rng = np.random.default_rng(77)
+    ir = random_ir(rng, [16, 12, 4], num_steps=6, encoding="graded_once")
+    inp = random_input(rng, ir, batch=3)
+    calibrate_thresholds(ir, inp)
+    topo = topology_from_ir(ir)
+    emu = count_classification(topo, run_encoded(ir, inp))
+    lava = count_classification(topo, run_lava(ir, inp))
+    assert (emu.pop("backend"), lava.pop("backend")) == ("emulator", "lava")
+    assert emu == lava
+    assert emu["layers"][1]["spikes"]["mean"] > 0
