@@ -28,6 +28,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from toolchain.ir.graph import DenseShape
+
 Reset = Literal["zero", "subtract"]
 Encoding = Literal["dc", "rate", "latency"]
 RESETS = ("zero", "subtract")
@@ -35,7 +37,7 @@ ENCODINGS = ("dc", "rate", "latency")
 
 
 @dataclass
-class FloatLayer:
+class FloatLayer(DenseShape):
     """One Linear + Leaky layer in float (the units of the trained model)."""
 
     weight: np.ndarray  # float [n_out, n_in]
@@ -45,14 +47,6 @@ class FloatLayer:
     reset: Reset = "zero"
     name: str = ""
     alpha: float = 0.0  # synaptic current decay per step, in [0, 1); 0 = the current is this step's input only
-
-    @property
-    def n_in(self) -> int:
-        return int(self.weight.shape[1])
-
-    @property
-    def n_out(self) -> int:
-        return int(self.weight.shape[0])
 
 
 @dataclass

@@ -56,8 +56,22 @@ class InputSpec:
         return self.encoding != "spikes"
 
 
+class DenseShape:
+    """n_in / n_out of a layer holding `weight` [n_out, n_in] (float or integer)."""
+
+    weight: np.ndarray
+
+    @property
+    def n_in(self) -> int:
+        return int(self.weight.shape[1])
+
+    @property
+    def n_out(self) -> int:
+        return int(self.weight.shape[0])
+
+
 @dataclass
-class LayerIR:
+class LayerIR(DenseShape):
     """One Dense (synapses) + LIF (neurons) layer in Loihi fixed point."""
 
     name: str
@@ -71,14 +85,6 @@ class LayerIR:
     vth: int = 1
     reset: str = "zero"
     scale: float = 1.0  # activation units per float current unit (informational, for dequantising)
-
-    @property
-    def n_in(self) -> int:
-        return int(self.weight.shape[1])
-
-    @property
-    def n_out(self) -> int:
-        return int(self.weight.shape[0])
 
     def params(self) -> dict[str, Any]:
         """Scalar fields (everything but the arrays), for headers and reports."""
