@@ -116,9 +116,8 @@ def run_config(cfg: dict, name: str, data_path: str) -> dict:
     from toolchain.train import load_config
 
     spec = cfg["runs"][name]
-    run = load_config(spec.get("config"), preset=spec.get("preset"), data=data_path,
-                      overrides=[f"name={name}", *spec["set"]])
-    return run
+    return load_config(spec.get("config"), preset=spec.get("preset"), data=data_path,
+                       overrides=[f"name={name}", *spec["set"]])
 
 
 def check_runs(cfg: dict, data_path: str) -> dict[str, dict]:

@@ -262,8 +262,3 @@ def build_stages(cfg: dict, out: Path, run_cfgs: dict[str, dict]) -> list[Stage]
                _stage_report(cfg, runs, deploy)]
     return stages
 
-
-def stage_names(stages: list[Stage]) -> list[str]:
-    return [s.name for s in stages]
-
-
