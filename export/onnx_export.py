@@ -37,6 +37,13 @@ def export_onnx(model, example_input, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
+def onnx_input_shape(path: str | os.PathLike) -> list[int]:
+    """The per-example input shape of an ONNX model (its first input, batch dimension dropped)."""
+    import onnx
+
+    return [d.dim_value for d in onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim][1:]
+
+
 def run_onnx(path: str | os.PathLike, inputs) -> np.ndarray:
     """Outputs of the ONNX model at `path` on `inputs` (float32), with onnxruntime on the CPU."""
     import onnxruntime as ort

@@ -74,9 +74,9 @@ def _ann_counts(ann: Optional[Path], ir, x, out_dir: Path):
         return ann_macs_from_onnx(exported["onnx"], inputs), exported["onnx_check"]
     if ann.suffix != ".onnx" or not ann.is_file():
         raise ArtifactError(f"--ann {ann}: expected an existing .onnx file or a training run folder")
-    import onnx
+    from export.onnx_export import onnx_input_shape
 
-    dims = [d.dim_value for d in onnx.load(str(ann)).graph.input[0].type.tensor_type.shape.dim][1:]
+    dims = onnx_input_shape(ann)
     if int(np.prod(dims)) != x.shape[1]:
         raise DataError(f"--ann {ann}: the model takes {dims} per clip, the features have {x.shape[1]} values")
     return ann_macs_from_onnx(ann, x.reshape(x.shape[0], *dims).astype(np.float32)), None

@@ -52,6 +52,28 @@ class Emulator:
             s_in = s
         return spikes_all, v_all
 
+    def _run_chunks(self, chunks, n: int, record_v: bool, track_ranges: bool, progress) -> SimResult:
+        """Emulate encoded chunks (iterable of arrays, clips in order) and join them into one SimResult."""
+        t0 = time.perf_counter()
+        stats = [{} for _ in self.ir.layers] if track_ranges else None
+        parts, vs_all, done = [], [], 0
+        for sl in chunks:
+            spikes, vs = self._chunk(sl, record_v, stats)
+            parts.append(SimResult(backend="emulator", input=sl, layer_spikes=[np.swapaxes(s, 0, 1) for s in spikes]))
+            if record_v:
+                vs_all.append([np.swapaxes(v, 0, 1) for v in vs])
+            done += sl.shape[0]
+            if progress:
+                progress(min(done, n))
+        result = concat(parts)
+        if record_v:
+            result.meta["v"] = [np.concatenate([v[i] for v in vs_all]) for i in range(len(self.ir.layers))]
+        result.meta.update(encoding=self.ir.input.encoding, num_steps=self.ir.num_steps,
+                           seconds=time.perf_counter() - t0)
+        if stats is not None:
+            result.meta["ranges"] = stats
+        return result
+
     def run(self, inp: np.ndarray, *, chunk: int = 64, record_v: bool = False, track_ranges: bool = False,
             progress=None) -> SimResult:
         """Emulate on already-encoded input (`toolchain.encoding.encode_for_ir`).
@@ -62,49 +84,19 @@ class Emulator:
         and |v| (before saturation) reached, and how many neuron-steps wrapped or saturated.
         `progress` is an optional callable(n_done) for progress bars.
         """
-        t0 = time.perf_counter()
-        stats = [{} for _ in self.ir.layers] if track_ranges else None
-        parts = []
-        for start in range(0, inp.shape[0], chunk):
-            sl = inp[start:start + chunk]
-            spikes, vs = self._chunk(sl, record_v, stats)
-            meta = {"v": [np.swapaxes(v, 0, 1) for v in vs]} if record_v else {}
-            parts.append(SimResult(backend="emulator", input=sl,
-                                   layer_spikes=[np.swapaxes(s, 0, 1) for s in spikes], meta=meta))
-            if progress:
-                progress(min(start + chunk, inp.shape[0]))
-        result = concat(parts)
-        if record_v:
-            result.meta["v"] = [np.concatenate([p.meta["v"][i] for p in parts]) for i in range(len(self.ir.layers))]
-        result.meta.update(encoding=self.ir.input.encoding, num_steps=self.ir.num_steps,
-                           seconds=time.perf_counter() - t0)
-        if stats is not None:
-            result.meta["ranges"] = stats
-        return result
+        chunks = (inp[start:start + chunk] for start in range(0, inp.shape[0], chunk))
+        return self._run_chunks(chunks, inp.shape[0], record_v, track_ranges, progress)
 
-    def simulate(self, x: np.ndarray, seed: int = 0, *, chunk: int = 64, **kw) -> SimResult:
+    def simulate(self, x: np.ndarray, seed: int = 0, *, chunk: int = 64, record_v: bool = False,
+                 track_ranges: bool = False, progress=None) -> SimResult:
         """Emulate on features x float [B, n_in] in [0, 1] (encoded per the IR's InputSpec).
 
-        Spike-coded input is generated chunk by chunk (the same trains as encoding everything at once).
+        Input is encoded chunk by chunk (spike trains depend only on (seed, clip index), so they are
+        the trains that encoding everything at once would give).
         """
-        if self.ir.input.graded:
-            return self.run(encode_for_ir(self.ir, x, seed), chunk=chunk, **kw)
-        t0 = time.perf_counter()
-        progress = kw.pop("progress", None)
-        track = kw.get("track_ranges", False)
-        parts = []
-        for start in range(0, x.shape[0], chunk):
-            parts.append(self.run(encode_for_ir(self.ir, x[start:start + chunk], seed, start), chunk=chunk, **kw))
-            if progress:
-                progress(min(start + chunk, x.shape[0]))
-        result = concat(parts)
-        if kw.get("record_v"):
-            result.meta["v"] = [np.concatenate([p.meta["v"][i] for p in parts]) for i in range(len(self.ir.layers))]
-        if track:
-            result.meta["ranges"] = [{k: (max if "absmax" in k else sum)(p.meta["ranges"][i][k] for p in parts)
-                                      for k in parts[0].meta["ranges"][i]} for i in range(len(self.ir.layers))]
-        result.meta["seconds"] = time.perf_counter() - t0
-        return result
+        chunks = (encode_for_ir(self.ir, x[start:start + chunk], seed, start)
+                  for start in range(0, x.shape[0], chunk))
+        return self._run_chunks(chunks, x.shape[0], record_v, track_ranges, progress)
 
 
 def run_encoded(ir: NetworkIR, inp: np.ndarray, **kw) -> SimResult:

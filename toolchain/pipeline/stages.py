@@ -207,6 +207,7 @@ def _stage_evaluate(cfg: dict, out: Path, runs: list[str], deploy: str):
 
 def _stage_energy(cfg: dict, out: Path, ann: str | None):
     def run(work: Path, inputs: dict) -> dict:
+        from export.onnx_export import onnx_input_shape
         from hardware_profiles import list_profiles, load_profile
         from toolchain.counts import ann_macs_from_onnx
         from toolchain.deploy_data import select_features
@@ -218,7 +219,7 @@ def _stage_energy(cfg: dict, out: Path, ann: str | None):
         ann_counts, check = None, None
         if ann is not None:
             onnx_path = inputs["export"] / f"{ann}.onnx"
-            ann_counts = ann_macs_from_onnx(onnx_path, sel.x.astype(np.float32).reshape(len(sel.x), *_onnx_shape(onnx_path)))
+            ann_counts = ann_macs_from_onnx(onnx_path, sel.x.astype(np.float32).reshape(len(sel.x), *onnx_input_shape(onnx_path)))
             check = json.loads((inputs["export"] / "manifest.json").read_text())["summary"]["onnx"][ann]["check"]
         profiles = [load_profile(p) for p in (cfg["energy"]["profiles"] or list_profiles())]
         report = analyse(ir, sel.x, profiles=profiles, float_net=net, ann_counts=ann_counts, onnx_check=check,
@@ -231,12 +232,6 @@ def _stage_energy(cfg: dict, out: Path, ann: str | None):
     deps = ("quantize", "data") + (("export",) if ann else ())
     return Stage("energy", run, deps, {"energy": cfg["energy"], "ann": ann},
                  "operation counts, chip mapping and energy per classification (estimates)")
-
-
-def _onnx_shape(path: Path) -> list[int]:
-    import onnx
-
-    return [d.dim_value for d in onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim][1:]
 
 
 def _stage_report(cfg: dict, runs: list[str], deploy: str):
