@@ -10,11 +10,13 @@ def auc_with_ci(labels: np.ndarray, scores: np.ndarray, resamples: int = 1000, s
     """ROC AUC, its percentile bootstrap interval over clips, and the accuracy of score > 0."""
     from sklearn.metrics import roc_auc_score
 
+    from toolchain.verify import auc
+
     labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
-    out = {"n": int(len(labels)), "accuracy": float(np.mean((scores > 0) == (labels == 1)))}
-    if len(np.unique(labels)) < 2:
-        return {**out, "auc": None, "ci": None}
-    out["auc"] = float(roc_auc_score(labels, scores))
+    out = {"n": int(len(labels)), "accuracy": float(np.mean((scores > 0) == (labels == 1))),
+           "auc": auc(labels, scores)}
+    if out["auc"] is None:
+        return {**out, "ci": None}
     rng = np.random.default_rng(seed)
     boots = []
     for _ in range(resamples):
