@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from export import lava_runtime
-from toolchain.fileio import atomic_path, write_text
+from toolchain.core.fileio import atomic_path, write_text
+from toolchain.core.result import SimResult
 from toolchain.ir.graph import NetworkIR
-from toolchain.sim_result import SimResult
 
 HERE = Path(__file__).resolve().parent
 

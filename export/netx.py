@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from toolchain.errors import ArtifactError, NeurodeployError
-from toolchain.fileio import atomic_path
+from toolchain.core.errors import ArtifactError, NeurodeployError
+from toolchain.core.fileio import atomic_path
+from toolchain.core.result import SimResult
 from toolchain.ir import limits as L
 from toolchain.ir.graph import NetworkIR
-from toolchain.sim_result import SimResult
 
 NETX_BIAS_EXP = 6
 NETX_WEIGHT_MIN, NETX_WEIGHT_MAX = -256, 254

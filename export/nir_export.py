@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolchain.fileio import atomic_path
+from toolchain.core.fileio import atomic_path
 from toolchain.frontends.float_net import FloatNetwork
 
 DT = 1e-4

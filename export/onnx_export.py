@@ -2,7 +2,7 @@
 
 `export_run_onnx(run_dir, out)` is what `neurodeploy export RUN --format onnx` calls.
 The exported graph has one input "input" and one output "logits", both with a dynamic batch axis,
-so the same file runs any number of clips. The file is written atomically (`toolchain.fileio`).
+so the same file runs any number of clips. The file is written atomically (`toolchain.core.fileio`).
 MACs are then counted from the graph by `toolchain.counts.ann_macs_from_onnx`.
 """
 
@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from toolchain.errors import ArtifactError, ConfigError, DataError
-from toolchain.fileio import atomic_path
+from toolchain.core.errors import ArtifactError, ConfigError, DataError
+from toolchain.core.fileio import atomic_path
+from toolchain.core.vocab import ANN_KINDS
 
-ANN_KINDS = ("ann_mlp", "cnn")
 OPSET = 17
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"

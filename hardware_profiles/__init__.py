@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from toolchain.errors import ConfigError
+from toolchain.core.errors import ConfigError
 
 PROFILE_DIR = Path(__file__).resolve().parent
 KINDS = ("neuromorphic", "ann", "logic")

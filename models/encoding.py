@@ -1,6 +1,6 @@
 """Input encodings in torch (training side): what layer 1 of an SNN receives at each step.
 
-Features are in [0, 1] (`toolchain.represent`). Same definitions as `toolchain.encoding` (the
+Features are in [0, 1] (`toolchain.represent`). Same definitions as `toolchain.represent.encoding` (the
 numpy encoders the emulator and Lava use) and `toolchain.frontends.float_net`:
 - "dc": x[t] = x at every step (a constant input current; returned as [1, B, n] meaning
   "the same at every step", so layer 1 computes W @ x once);
@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-ENCODINGS = ("dc", "rate", "latency")
+from toolchain.core.vocab import FLOAT_ENCODINGS as ENCODINGS
 
 
 def encode(x: Tensor, encoding: str, num_steps: int,

@@ -8,8 +8,7 @@ from torch import nn
 
 from models.ann import ANNMLP, SpectrogramCNN
 from models.snn_mlp import SNNMLP
-
-MODEL_KINDS = ("snn", "ann_mlp", "cnn")
+from toolchain.core.vocab import MODEL_KINDS
 
 
 def build_model(model: dict[str, Any], input_shape: Sequence[int]) -> nn.Module:

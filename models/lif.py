@@ -31,7 +31,8 @@ from typing import Iterator, Optional, Tuple
 import torch
 from torch import Tensor
 
-RESETS = ("zero", "subtract")
+from toolchain.core.vocab import RESETS
+
 ELEMENTS_PER_THREAD = 1 << 19  # per-step elements (B * n) worth one more thread in the loops
 
 

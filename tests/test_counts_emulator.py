@@ -4,10 +4,10 @@ the same spikes from another back end (Lava, float) give the same counts."""
 import numpy as np
 import pytest
 
+from toolchain.core.result import SimResult
 from toolchain.counts import count_classification, topology_from_ir
 from toolchain.emulator import simulate
 from toolchain.ir import InputSpec, LayerIR, NetworkIR
-from toolchain.sim_result import SimResult
 
 SIZES = [12, 8, 5, 2]
 T = 6

@@ -28,9 +28,9 @@ from neurobench.metrics.workload import ActivationSparsity, MembraneUpdates, Syn
 from neurobench.models import SNNTorchModel  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
+from toolchain.core.result import SimResult  # noqa: E402
 from toolchain.counts import count_classification, neurobench_view, topology_from_float  # noqa: E402
 from toolchain.frontends.float_net import FloatLayer, FloatNetwork  # noqa: E402
-from toolchain.sim_result import SimResult  # noqa: E402
 
 B, T, N_IN = 4, 6, 8
 

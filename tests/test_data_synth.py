@@ -9,9 +9,9 @@ import pytest
 import soundfile as sf
 
 from tests.data_helpers import cache_dir  # noqa: F401  (cache_dir: fixture)
+from toolchain.core.errors import ConfigError
 from toolchain.data import SynthConfig, load_clips, synthesize
 from toolchain.data.synth import generate_clip
-from toolchain.errors import ConfigError
 from toolchain.represent import spectrogram
 
 pytestmark = pytest.mark.usefixtures("cache_dir")

@@ -10,8 +10,8 @@ import soundfile as sf
 from scipy.signal import resample_poly
 
 from tests.data_helpers import aiff, broken_set, cache_dir, kaggle_folder, pcm  # noqa: F401  (cache_dir: fixture)
+from toolchain.core.errors import DataError
 from toolchain.data import check_dataset, load_clips
-from toolchain.errors import DataError
 
 pytestmark = pytest.mark.usefixtures("cache_dir")
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from export.onnx_export import export_onnx
 from hardware_profiles import ProfileError
 from toolchain.cli import app
-from toolchain.errors import ConfigError, DataError
+from toolchain.core.errors import ConfigError, DataError
 from toolchain.ir import InputSpec, LayerIR, NetworkIR, save_ir
 
 N_IN = 30
@@ -75,9 +75,9 @@ def test_energy_needs_data_and_known_profiles(quantised):
 def test_report_shows_float_counts_beside_the_deployed_ones(tmp_path):
     """Quantisation's effect on activity: a second count set (the float model's) is reported, not priced."""
     from hardware_profiles import load_profile
+    from toolchain.core.result import SimResult
     from toolchain.counts import ann_macs_from_sizes, count_classification, topology_from_weights
     from toolchain.energy import build_report, write_report
-    from toolchain.sim_result import SimResult
 
     topo = topology_from_weights([np.ones((2, 3)), np.ones((1, 2))], "graded_every_step", 2)
     spikes = [np.ones((1, 2, 2), bool), np.zeros((1, 2, 1), bool)]

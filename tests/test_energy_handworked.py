@@ -52,6 +52,7 @@ import numpy as np
 import pytest
 
 from hardware_profiles import load_profile
+from toolchain.core.result import SimResult
 from toolchain.counts import (
     ann_macs_from_sizes,
     count_classification,
@@ -59,7 +60,6 @@ from toolchain.counts import (
     topology_from_weights,
 )
 from toolchain.energy import breakeven, map_network, price_ann, price_snn
-from toolchain.sim_result import SimResult
 
 PJ = 1e-12
 W1 = np.array([[1, 0, 2], [0, 0, 3]])

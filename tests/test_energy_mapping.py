@@ -3,9 +3,9 @@
 import pytest
 
 from hardware_profiles import load_profile
+from toolchain.core.errors import ConfigError
 from toolchain.counts import NetworkShape
 from toolchain.energy import map_network
-from toolchain.errors import ConfigError
 
 SEED_2D = NetworkShape(sizes=(14175, 4096, 512, 64, 2), weight_bits=(8, 8, 8, 8), encoding="graded_once")
 

@@ -9,8 +9,8 @@ import pytest
 
 from tests.float_factory import float_net
 from toolchain.emulator import run_encoded
-from toolchain.encoding import encode_for_ir
 from toolchain.quantize import quantize
+from toolchain.represent.encoding import encode_for_ir
 
 pytestmark = pytest.mark.lava
 

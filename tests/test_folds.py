@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from toolchain.errors import ConfigError
-from toolchain.folds import holdout_split, make_folds
+from toolchain.core.errors import ConfigError
+from toolchain.data.folds import holdout_split, make_folds
 
 LABELS = np.array([1] * 234 + [0] * 766)[np.random.default_rng(5).permutation(1000)]
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from toolchain.errors import ArtifactError
+from toolchain.core.errors import ArtifactError
 from toolchain.ir import InputSpec, LayerIR, NetworkIR, load_ir, save_ir
 from toolchain.ir.checks import IRError, problems, validate
 

@@ -88,7 +88,7 @@ def test_calibrate_sets_every_layer_to_the_target_rate(reset):
 
 
 def test_latency_encoding_matches_the_deployment_encoder():
-    from toolchain.encoding import spike_trains
+    from toolchain.represent.encoding import spike_trains
 
     x = np.random.default_rng(0).random((5, 30)).astype(np.float32)
     x[0, :5] = 0.0

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from tests.float_factory import float_net
+from toolchain.core.errors import ArtifactError
 from toolchain.emulator import run_encoded
-from toolchain.encoding import encode_for_ir
-from toolchain.errors import ArtifactError
 from toolchain.quantize import QuantConfig, quantize
+from toolchain.represent.encoding import encode_for_ir
 
 pytestmark = pytest.mark.lava
 

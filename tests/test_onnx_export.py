@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from export.onnx_export import check_onnx, export_onnx, run_onnx
+from toolchain.core.errors import ArtifactError, ConfigError
 from toolchain.counts import ann_macs_from_onnx
-from toolchain.errors import ArtifactError, ConfigError
 
 
 def _mlp():

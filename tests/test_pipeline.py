@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from toolchain.errors import ConfigError
+from toolchain.core.errors import ConfigError
 from toolchain.pipeline.runner import prepare, run_pipeline
 
 TINY = """

@@ -4,7 +4,7 @@ naming the file and the key; a user adds a chip by adding a file."""
 import pytest
 
 from hardware_profiles import EVIDENCE, ProfileError, list_profiles, load_profile
-from toolchain.errors import ConfigError
+from toolchain.core.errors import ConfigError
 
 SHIPPED = {"loihi", "loihi2", "spinnaker2", "truenorth", "cpu", "gpu", "arm",
            "horowitz45nm_fp32", "horowitz45nm_int8"}

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from tests.float_factory import float_net
+from toolchain.core.errors import ConfigError
 from toolchain.emulator import simulate
-from toolchain.errors import ConfigError
 from toolchain.frontends.reference import simulate_float
 from toolchain.ir import limits as L
 from toolchain.quantize import QuantConfig, quantize

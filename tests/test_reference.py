@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from tests.float_factory import sequential
-from toolchain.encoding import spike_trains
 from toolchain.frontends.from_snntorch import from_snntorch
 from toolchain.frontends.reference import simulate_float
+from toolchain.represent.encoding import spike_trains
 
 
 @pytest.mark.parametrize("reset", ["zero", "subtract"])

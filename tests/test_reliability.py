@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.float_factory import float_net
-from toolchain.errors import ArtifactError
+from toolchain.core.errors import ArtifactError
 from toolchain.ir import load_ir, save_ir
 from toolchain.pipeline.stage import Stage, execute, read_manifest, verify_artifacts
 from toolchain.quantize import QuantConfig, quantize

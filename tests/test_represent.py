@@ -5,8 +5,8 @@ import pytest
 from scipy.signal import spectrogram as scipy_spectrogram
 
 from tests.data_helpers import cache_dir  # noqa: F401  (cache_dir: fixture)
+from toolchain.core.errors import ConfigError
 from toolchain.data import load_clips, synthesize
-from toolchain.errors import ConfigError
 from toolchain.represent import (
     BLOCK,
     TASK,

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tests.test_train_helpers import blobs, config, split
-from toolchain.errors import ArtifactError
+from toolchain.core.errors import ArtifactError
 from toolchain.train import load_run
 from toolchain.train.checkpoint import save_run
 from toolchain.train.loop import summary, train_model

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.test_train_helpers import blobs, config
-from toolchain.errors import ConfigError
+from toolchain.core.errors import ConfigError
 from toolchain.train.config import load_config, parse_override, read_config, validate
 from toolchain.train.sweep import expand
 

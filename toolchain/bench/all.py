@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from toolchain.bench.machine import machine_info
-from toolchain.fileio import write_json, write_text
+from toolchain.core.fileio import write_json, write_text
 
 
 def _rows_data(r: dict) -> list[dict]:

@@ -40,8 +40,8 @@ def bench_simulate(emulator_clips: int = 256, lava_extra_clips: int = 2, num_ste
     """Measure and return the emulator/Lava throughput and their ratio."""
     from export.lava_graph import run_lava
     from toolchain.emulator import Emulator
-    from toolchain.encoding import encode_for_ir
     from toolchain.quantize import quantize
+    from toolchain.represent.encoding import encode_for_ir
 
     net, x = seed_size_network(num_steps, sizes=sizes)
     ir, _ = quantize(net, x[:32], name="bench")

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from toolchain import __version__
-from toolchain.errors import NeurodeployError
+from toolchain.core.errors import NeurodeployError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -57,7 +57,7 @@ def _root(
 def emit(result: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]], None]) -> None:
     """Print `result` as JSON (machine) or through `render` (human, rich)."""
     if as_json:
-        from toolchain.fileio import _json_default
+        from toolchain.core.fileio import _json_default
 
         sys.stdout.write(json.dumps(result, indent=2, default=_json_default) + "\n")
     else:

@@ -19,7 +19,7 @@ def bench_simulate_cmd(
 ) -> None:
     """Emulator vs Lava clips/s on the seed-size 2D network (14175-4096-512-64-2, 50 steps)."""
     from toolchain.bench.simulate import bench_simulate
-    from toolchain.fileio import write_json
+    from toolchain.core.fileio import write_json
 
     r = bench_simulate(emulator_clips, lava_extra_clips, progress=(lambda s: None) if as_json else err_console.print)
     if out:

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from toolchain.cli.app import JSON_OPTION, bench_app, console, data_app, emit
-from toolchain.errors import ConfigError
+from toolchain.core.errors import ConfigError
 
 # Knob options of `data synth`: CLI flag -> (SynthConfig field, help).
 SYNTH_KNOBS = {
@@ -180,7 +180,7 @@ def bench_data_cmd(
 ) -> None:
     """Decode + spectrogram of all clips: cold (cache empty), warm (cache hit) and naive per-clip loop."""
     from toolchain.bench.data import bench_data
-    from toolchain.fileio import write_json
+    from toolchain.core.fileio import write_json
 
     if clips < 1 or naive_clips < 1:
         raise ConfigError("--clips and --naive-clips must be >= 1")

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from toolchain.cli.app import JSON_OPTION, app, console, emit, err_console
-from toolchain.errors import ArtifactError, ConfigError
+from toolchain.core.errors import ArtifactError, ConfigError
 
 IR_NAME = "network.ndir"
 
@@ -22,7 +22,7 @@ def load_deployment(q: Path):
 
 def _progress_cb(total: int, label: str):
     """A transient stderr bar; returns update(n_done), which closes the bar at `total`."""
-    from toolchain.progress import stderr_progress
+    from toolchain.core.progress import stderr_progress
 
     prog = stderr_progress(transient=True)
     task = prog.add_task(label, total=total)
@@ -56,7 +56,7 @@ def quantize(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Quantise a trained SNN (or a NIR graph) to Loihi fixed point; report float vs quantised."""
-    from toolchain.fileio import write_text
+    from toolchain.core.fileio import write_text
     from toolchain.quantize import QuantConfig
     from toolchain.quantize.report import render_markdown
 
@@ -66,7 +66,7 @@ def quantize(
         raise ConfigError("give either a RUN folder or --nir FILE (not both)")
     if nir_file is not None:
         from toolchain.deploy import deploy_nir
-        from toolchain.deploy_data import load_npy_features
+        from toolchain.deploy.features import load_npy_features
         from toolchain.frontends.from_nir import from_nir
 
         if num_steps < 1:
@@ -141,7 +141,7 @@ def export(
 
 
 def _features(ir, data: Path, clips: int, as_json: bool):
-    from toolchain.deploy_data import select_features
+    from toolchain.deploy.features import select_features
 
     sel = select_features(ir.metadata, str(data), clips, progress=not as_json)
     if sel.skipped and not as_json:
@@ -160,8 +160,8 @@ def simulate(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run the quantised network on clips with the bit-exact emulator or Lava; accuracy, AUC, activity."""
-    from toolchain.encoding import encode_for_ir
-    from toolchain.verify import auc
+    from toolchain.core.metrics import auc
+    from toolchain.represent.encoding import encode_for_ir
 
     ir, _ = load_deployment(q)
     sel = _features(ir, data, clips, as_json)

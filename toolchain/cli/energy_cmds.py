@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from toolchain.cli.app import JSON_OPTION, app, console, emit
-from toolchain.errors import ArtifactError, ConfigError, DataError
+from toolchain.core.errors import ArtifactError, ConfigError, DataError
 
 
 def _load_array(data: Path):
@@ -46,7 +46,7 @@ def _features(data: Optional[Path], ir, clips: int):
         run = load_run(data)
         arr = run.load_inputs().features[run.val_indices[:clips]]
     elif data.is_dir() or data.suffix == ".zip":
-        from toolchain.deploy_data import select_features
+        from toolchain.deploy.features import select_features
 
         arr = select_features(ir.metadata, str(data), clips, progress=False).x
     else:

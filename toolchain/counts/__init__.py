@@ -22,7 +22,7 @@ first call and afterwards only neurons whose `mem` changed. ActivationSparsity c
 and ReLU outputs. The notes' Loihi "27.1 pJ" keras-spiking figure is 23.6 pJ + 3.5 (Table 2's time in
 ns) and is not used (hardware_profiles/loihi.toml).
 
-Every metric takes a simulation result (`toolchain.sim_result.SimResult`: `.input`, `.layer_spikes`
+Every metric takes a simulation result (`toolchain.core.result.SimResult`: `.input`, `.layer_spikes`
 bool [B, T, n_l]) and returns integer arrays per clip and step; `summary.count_classification`
 averages them over the B clips ("per classification") and keeps per-clip spreads.
 """

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-ENCODINGS = ("graded_once", "graded_every_step", "spikes")
-FLOAT_ENCODINGS = {"dc": "graded_every_step", "rate": "spikes", "latency": "spikes"}
+from toolchain.core.vocab import FLOAT_TO_IR as FLOAT_ENCODINGS
+from toolchain.core.vocab import IR_ENCODINGS as ENCODINGS
 
 
 @dataclass(frozen=True)

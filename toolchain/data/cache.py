@@ -27,7 +27,7 @@ from typing import Iterator
 
 import numpy as np
 
-from toolchain.fileio import _json_default, atomic_path, write_json
+from toolchain.core.fileio import _json_default, atomic_path, write_json
 
 CACHE_ENV = "NEURODEPLOY_CACHE"
 CACHE_DIRNAME = ".neurodeploy-cache"

@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
+from toolchain.core.errors import DataError
 from toolchain.data.problems import Problem
-from toolchain.errors import DataError
 
 AUDIO_SUFFIXES = (".aiff", ".aif")
 KAGGLE_ZIPS = ("whale_data.zip", "whale-detection-challenge.zip")

@@ -16,12 +16,12 @@ from functools import partial
 
 import numpy as np
 
+from toolchain.core.errors import DataError
 from toolchain.data import cache as _cache
 from toolchain.data.audio import N_SAMPLES, SAMPLE_RATE, ClipInfo, decode_clip, tally
 from toolchain.data.layouts import Layout, Reader, ReaderSpec, open_layout
 from toolchain.data.parallel import map_chunks
 from toolchain.data.problems import SKIPPED, Problem, skipped_summary
-from toolchain.errors import DataError
 
 LOADER_VERSION = 1  # bump when decoding changes, to invalidate existing cache entries
 CHUNK = 500

@@ -29,7 +29,7 @@ def progress_bar(total: int, description: str, enabled: bool = True) -> Iterator
         return
     from rich.progress import TimeRemainingColumn
 
-    from toolchain.progress import stderr_progress
+    from toolchain.core.progress import stderr_progress
 
     with stderr_progress(TimeRemainingColumn()) as bar:
         task = bar.add_task(description, total=total)

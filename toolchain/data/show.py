@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from toolchain.core.errors import ConfigError
+from toolchain.core.fileio import atomic_path
 from toolchain.data.loader import load_clips
-from toolchain.errors import ConfigError
-from toolchain.fileio import atomic_path
 from toolchain.represent import SpectrogramConfig, spectrogram
 
 

@@ -62,9 +62,9 @@ from pathlib import Path
 
 import numpy as np
 
+from toolchain.core.errors import ConfigError, DataError
+from toolchain.core.fileio import write_json, write_text
 from toolchain.data.parallel import map_chunks
-from toolchain.errors import ConfigError, DataError
-from toolchain.fileio import write_json, write_text
 
 SYNTH_VERSION = 1  # bump when the generator changes (synth.json records it)
 FS = 2000

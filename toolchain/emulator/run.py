@@ -14,11 +14,11 @@ import time
 
 import numpy as np
 
+from toolchain.core.result import SimResult, concat
 from toolchain.emulator.dense import accumulate, prepare
 from toolchain.emulator.lif import lif_layer
-from toolchain.encoding import encode_for_ir
 from toolchain.ir.graph import NetworkIR
-from toolchain.sim_result import SimResult, concat
+from toolchain.represent.encoding import encode_for_ir
 
 
 class Emulator:
@@ -76,7 +76,7 @@ class Emulator:
 
     def run(self, inp: np.ndarray, *, chunk: int = 64, record_v: bool = False, track_ranges: bool = False,
             progress=None) -> SimResult:
-        """Emulate on already-encoded input (`toolchain.encoding.encode_for_ir`).
+        """Emulate on already-encoded input (`toolchain.represent.encoding.encode_for_ir`).
 
         inp: graded int [B, n_in] or spikes bool [B, T, n_in]. Returns a SimResult with
         layer_spikes bool [B, T, n_l]; with record_v, meta["v"] holds v per layer [B, T, n_l].

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from toolchain.errors import ConfigError
+from toolchain.core.errors import ConfigError
 
 
 @dataclass

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from toolchain.errors import ConfigError
+from toolchain.core.errors import ConfigError
 
 COMPONENTS = ("input", "synaptic", "neuron", "static")
 LABEL = "ESTIMATE: exact operation counts priced with published per-operation constants (see sources)"

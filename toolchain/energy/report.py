@@ -12,10 +12,10 @@ import math
 from pathlib import Path
 from typing import Any
 
+from toolchain.core.fileio import atomic_path, write_json, write_text
 from toolchain.energy.breakeven import breakeven
 from toolchain.energy.mapping import map_network
 from toolchain.energy.price import COMPONENTS, LABEL, price_ann, price_snn
-from toolchain.fileio import atomic_path, write_json, write_text
 
 
 def build_report(network: dict[str, Any], shape, counts: dict[str, Any], ann: dict[str, Any], profiles: list,

@@ -17,7 +17,7 @@ Input encodings (x[t] for layer 1; the raw input is a vector in [0, 1]):
 - "dc": x[t] = input at every step (the seed study's choice: the input is a constant current).
 - "rate": x[t] ~ Bernoulli(input), independent per step.
 - "latency": one spike per input at step round((1 - input) * (num_steps - 1)) (inputs of 0 never spike).
-The random/latency spike trains are produced by `toolchain.encoding` so the float model, the
+The random/latency spike trains are produced by `toolchain.represent.encoding` so the float model, the
 emulator and Lava see the same trains.
 """
 
@@ -32,8 +32,6 @@ from toolchain.ir.graph import DenseShape
 
 Reset = Literal["zero", "subtract"]
 Encoding = Literal["dc", "rate", "latency"]
-RESETS = ("zero", "subtract")
-ENCODINGS = ("dc", "rate", "latency")
 
 
 @dataclass
@@ -73,7 +71,7 @@ KIND = "neurodeploy_float_network"
 
 def save_float_network(net: FloatNetwork, path) -> None:
     """Write the float network (weights float32, scalars in the header) atomically with a digest."""
-    from toolchain import tensorfile
+    from toolchain.core import tensorfile
 
     tensors, layers = {}, []
     for i, layer in enumerate(net.layers):
@@ -89,7 +87,7 @@ def save_float_network(net: FloatNetwork, path) -> None:
 
 def load_float_network(path) -> FloatNetwork:
     """Read a float network written by `save_float_network` (digest verified)."""
-    from toolchain import tensorfile
+    from toolchain.core import tensorfile
 
     head, tensors = tensorfile.load(path, KIND, "Float network file")
     layers = [FloatLayer(weight=tensors[f"layers.{i}.weight"], bias=tensors.get(f"layers.{i}.bias"),

@@ -21,7 +21,8 @@ import os
 
 import numpy as np
 
-from toolchain.errors import ArtifactError, ConfigError
+from toolchain.core.errors import ArtifactError, ConfigError
+from toolchain.core.vocab import RESETS
 from toolchain.frontends.float_net import FloatLayer, FloatNetwork
 from toolchain.frontends.from_snntorch import MappingError
 
@@ -120,7 +121,7 @@ def _neuron_layer(node, key: str, lkey: str, w: np.ndarray, b: np.ndarray | None
         raise MappingError(f"NIR node '{key}': v_reset != 0; Loihi resets the membrane to 0")
     meta = dict(node.metadata or {})
     reset = str(meta.get("reset_mechanism", "zero"))
-    if reset not in ("zero", "subtract"):
+    if reset not in RESETS:
         raise MappingError(f"NIR node '{key}': metadata reset_mechanism {reset!r} is not 'zero' or 'subtract'")
     threshold = _uniform(node.v_threshold, "v_threshold", key)
     alpha, leak_bias = 0.0, np.zeros(n)

@@ -16,8 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from toolchain.errors import ConfigError
-from toolchain.frontends.float_net import ENCODINGS, FloatLayer, FloatNetwork
+from toolchain.core.errors import ConfigError
+from toolchain.core.vocab import FLOAT_ENCODINGS as ENCODINGS
+from toolchain.frontends.float_net import FloatLayer, FloatNetwork
 
 
 class MappingError(ConfigError):

@@ -16,9 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from toolchain.encoding import spike_trains
+from toolchain.core.result import SimResult
 from toolchain.frontends.float_net import FloatLayer, FloatNetwork
-from toolchain.sim_result import SimResult
+from toolchain.represent.encoding import spike_trains
 
 
 class CubaLeaky(nn.Module):

@@ -11,9 +11,11 @@ from typing import Callable
 
 import numpy as np
 
-from toolchain.errors import ArtifactError
+from toolchain.core.errors import ArtifactError
+from toolchain.core.vocab import IR_ENCODINGS as INPUT_ENCODINGS
+from toolchain.core.vocab import RESETS, SPIKE_ENCODERS
 from toolchain.ir import limits as L
-from toolchain.ir.graph import INPUT_ENCODINGS, RESETS, SCHEMA_VERSION, SPIKE_ENCODERS, NetworkIR
+from toolchain.ir.graph import SCHEMA_VERSION, NetworkIR
 
 
 class IRError(ArtifactError):

@@ -23,7 +23,7 @@ Input (`InputSpec.encoding`):
   current (one layer of synaptic operations per classification instead of one per step).
 - "graded_every_step": x_int is sent at every step; layer 1 has du = 4095.
 - "spikes": binary input spike trains (rate or latency code produced on the host by
-  `toolchain.encoding`), bits = 1.
+  `toolchain.represent.encoding`), bits = 1.
 Readout: the spike count of the last layer over num_steps; the class is its argmax (ties -> 0).
 """
 
@@ -35,9 +35,6 @@ from typing import Any
 import numpy as np
 
 SCHEMA_VERSION = 1
-INPUT_ENCODINGS = ("graded_once", "graded_every_step", "spikes")
-SPIKE_ENCODERS = ("rate", "latency")
-RESETS = ("zero", "subtract")
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Save / load a NetworkIR as one file (`toolchain.tensorfile`: safetensors + JSON header + digest).
+"""Save / load a NetworkIR as one file (`toolchain.core.tensorfile`: safetensors + JSON header + digest).
 
 Tensors "layers.<i>.weight" / "layers.<i>.bias_mant" (int32) hold the arrays; the header holds
 the schema version, the input spec, per-layer scalars and metadata. Loading verifies the digest and
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from toolchain import tensorfile
-from toolchain.errors import ArtifactError
+from toolchain.core import tensorfile
+from toolchain.core.errors import ArtifactError
 from toolchain.ir.checks import validate
 from toolchain.ir.graph import InputSpec, LayerIR, NetworkIR
 

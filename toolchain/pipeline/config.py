@@ -13,10 +13,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from toolchain.errors import ConfigError
+from toolchain.core.errors import ConfigError
 
 DEFAULT = "pipeline-demo.toml"
-ANN_KINDS = ("ann_mlp", "cnn")
+
 SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
     "data": {"path": (str, ""), "synth_clips": (int, 1200), "synth_seed": (int, 0)},
     "deploy": {"run": (str, "snn_2d")},

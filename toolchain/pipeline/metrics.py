@@ -8,9 +8,7 @@ import numpy as np
 def auc_with_ci(labels: np.ndarray, scores: np.ndarray, resamples: int = 1000, seed: int = 0,
                 level: float = 0.95) -> dict:
     """ROC AUC, its percentile bootstrap interval over clips, and the accuracy of score > 0."""
-    from sklearn.metrics import roc_auc_score
-
-    from toolchain.verify import auc
+    from toolchain.core.metrics import auc
 
     labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
     out = {"n": int(len(labels)), "accuracy": float(np.mean((scores > 0) == (labels == 1))),
@@ -21,8 +19,9 @@ def auc_with_ci(labels: np.ndarray, scores: np.ndarray, resamples: int = 1000, s
     boots = []
     for _ in range(resamples):
         idx = rng.integers(0, len(labels), len(labels))
-        if len(np.unique(labels[idx])) == 2:
-            boots.append(roc_auc_score(labels[idx], scores[idx]))
+        value = auc(labels[idx], scores[idx])
+        if value is not None:
+            boots.append(value)
     alpha = (1 - level) / 2
     out["ci"] = [float(np.quantile(boots, alpha)), float(np.quantile(boots, 1 - alpha))] if boots else None
     out["ci_level"] = level

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolchain.fileio import atomic_path, write_text
+from toolchain.core.fileio import atomic_path, write_text
 from toolchain.pipeline.stages import RUN_DIR
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from toolchain.errors import ConfigError
+from toolchain.core.errors import ConfigError
 from toolchain.pipeline.config import check_runs, read_pipeline_config, validate_pipeline
 from toolchain.pipeline.stage import clean_stale, execute, is_current, read_manifest
 from toolchain.pipeline.stages import build_stages, data_path

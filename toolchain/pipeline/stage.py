@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from toolchain.errors import ArtifactError
-from toolchain.fileio import sha256_file, write_json
+from toolchain.core.errors import ArtifactError
+from toolchain.core.fileio import sha256_file, write_json
 
 MANIFEST = "manifest.json"
 TMP_PREFIX = ".tmp-"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolchain.fileio import write_json, write_text
+from toolchain.core.fileio import write_json, write_text
 from toolchain.pipeline.stage import Stage
 
 RUN_DIR = "run"
@@ -139,7 +139,7 @@ def _stage_export(cfg: dict, deploy: str, ann_runs: list[str]):
 
 def _stage_verify(cfg: dict, out: Path):
     def run(work: Path, inputs: dict) -> dict:
-        from toolchain.deploy_data import select_features
+        from toolchain.deploy.features import select_features
         from toolchain.verify import verify
 
         ir, net = _load_q(inputs["quantize"])
@@ -158,6 +158,7 @@ def _scores_of_run(run_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(val indices, labels, scores) of a trained run on its validation split (score = logit/count 1 - 0)."""
     import torch
 
+    from toolchain.core.metrics import class_score
     from toolchain.train import load_run
 
     run = load_run(run_dir)
@@ -165,12 +166,12 @@ def _scores_of_run(run_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x = torch.from_numpy(inputs.features[run.val_indices])
     with torch.no_grad():
         out = torch.cat([run.model(x[i:i + 256]) for i in range(0, len(x), 256)])
-    return run.val_indices, inputs.labels[run.val_indices], (out[:, 1] - out[:, 0]).double().numpy()
+    return run.val_indices, inputs.labels[run.val_indices], class_score(out).double().numpy()
 
 
 def _stage_evaluate(cfg: dict, out: Path, runs: list[str], deploy: str):
     def run(work: Path, inputs: dict) -> dict:
-        from toolchain.deploy_data import select_features
+        from toolchain.deploy.features import select_features
         from toolchain.emulator import Emulator
         from toolchain.pipeline.metrics import auc_with_ci
 
@@ -210,7 +211,7 @@ def _stage_energy(cfg: dict, out: Path, ann: str | None):
         from export.onnx_export import onnx_input_shape
         from hardware_profiles import list_profiles, load_profile
         from toolchain.counts import ann_macs_from_onnx
-        from toolchain.deploy_data import select_features
+        from toolchain.deploy.features import select_features
         from toolchain.energy import write_report
         from toolchain.energy.analyse import analyse
 

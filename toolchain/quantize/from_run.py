@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from toolchain.core.errors import ConfigError
 from toolchain.deploy import Deployment
-from toolchain.errors import ConfigError
 from toolchain.quantize.ptq import QuantConfig, quantize
 from toolchain.quantize.report import evaluate
 

@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from toolchain.errors import ConfigError
+from toolchain.core.errors import ConfigError
 from toolchain.frontends.float_net import FloatNetwork
 from toolchain.frontends.reference import simulate_float
 from toolchain.ir import InputSpec, LayerIR, NetworkIR

@@ -40,7 +40,8 @@ def qat_finetune(model: nn.Module, x_train: np.ndarray, y_train: np.ndarray, x_v
 
     Keeps the weights of the epoch with the best validation AUC (measured through the fake quantisers).
     """
-    from sklearn.metrics import roc_auc_score
+    from toolchain.core.metrics import auc as roc_auc
+    from toolchain.core.metrics import class_score
 
     torch.manual_seed(seed)
     for fc in model.fc:
@@ -55,7 +56,8 @@ def qat_finetune(model: nn.Module, x_train: np.ndarray, y_train: np.ndarray, x_v
         with torch.no_grad():
             c = torch.cat([model(_fake_quant_input(xv[i:i + 256], input_bits)) for i in range(0, len(xv), 256)])
         model.train()
-        return float(roc_auc_score(y_val, (c[:, 1] - c[:, 0]).numpy())) if len(np.unique(y_val)) > 1 else float("nan")
+        value = roc_auc(y_val, class_score(c).numpy())
+        return float("nan") if value is None else value
 
     start_auc = val_auc()
     best = (start_auc, {k: v.detach().clone() for k, v in model.state_dict().items()})

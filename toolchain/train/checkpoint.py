@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from toolchain.errors import ArtifactError, ConfigError, DataError
-from toolchain.fileio import atomic_path, sha256_file, write_json
+from toolchain.core.errors import ArtifactError, ConfigError, DataError
+from toolchain.core.fileio import atomic_path, sha256_file, write_json
 from toolchain.train.config import RESOLVED_KEY, validate
 from toolchain.train.inputs import Inputs, load_inputs, model_table
 

@@ -75,7 +75,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
-from toolchain.errors import ConfigError
+from toolchain.core.errors import ConfigError
+from toolchain.core.vocab import FLOAT_ENCODINGS, MODEL_KINDS, RESETS
 
 REQUIRED = object()
 _NO_DEFAULT = object()
@@ -179,7 +180,7 @@ RUN_SCHEMA: dict[str, Any] = {
         "cache": Key(True, _boolean),
     },
     "model": {
-        "kind": Key("snn", _choice("snn", "ann_mlp", "cnn")),
+        "kind": Key("snn", _choice(*MODEL_KINDS)),
         "hidden": Key("seed", _hidden),
         "n_in": Key(None, _optional(_integer(1))),
         "bias": Key(None, _optional(_boolean)),
@@ -187,8 +188,8 @@ RUN_SCHEMA: dict[str, Any] = {
         "beta_init": Key(0.9, _number(gt=0.0, lt=1.0)),
         "threshold": Key(1.0, _number(gt=0.0)),
         "slope": Key(25.0, _number(gt=0.0)),
-        "reset": Key("zero", _choice("zero", "subtract")),
-        "encoding": Key("dc", _choice("dc", "rate", "latency")),
+        "reset": Key("zero", _choice(*RESETS)),
+        "encoding": Key("dc", _choice(*FLOAT_ENCODINGS)),
         "num_steps": Key(25, _integer(1)),
         "init_rate": Key(0.1, _number(ge=0.0, lt=1.0)),
         "channels": Key([8, 16, 32], _sizes),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.snn_mlp import seed_sizes
-from toolchain.errors import ConfigError, DataError
+from toolchain.core.errors import ConfigError, DataError
 from toolchain.train.config import RESOLVED_KEY
 
 
@@ -95,8 +95,8 @@ def model_table(cfg: dict) -> dict:
 
 
 def holdout(cfg: dict, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(train indices, validation indices) of the run's split (toolchain.folds)."""
-    from toolchain.folds import holdout_split
+    """(train indices, validation indices) of the run's split (toolchain.data.folds)."""
+    from toolchain.data.folds import holdout_split
 
     train_idx, val_idx = holdout_split(labels, cfg["data"]["val_fraction"], cfg["data"]["split"],
                                        cfg["seed"])

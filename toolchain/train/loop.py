@@ -25,7 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from models import build_model
-from toolchain.errors import ConfigError, DataError
+from toolchain.core.errors import ConfigError, DataError
+from toolchain.core.metrics import auc, class_score
 from toolchain.train.diagnostics import diagnose
 from toolchain.train.inputs import model_table
 
@@ -52,18 +53,11 @@ def compute_loss(outputs: torch.Tensor, targets: torch.Tensor, loss: str, num_st
     return F.binary_cross_entropy((outputs + 0.5) / (num_steps + 1), onehot)
 
 
-def scores_of(outputs: torch.Tensor) -> torch.Tensor:
-    """Score of the positive class: outputs[:, 1] - outputs[:, 0]."""
-    return outputs[:, 1] - outputs[:, 0]
-
-
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """ROC AUC, NaN when the scores are not finite."""
-    from sklearn.metrics import roc_auc_score
-
-    if not np.isfinite(scores).all():
-        return float("nan")
-    return float(roc_auc_score(labels, scores))
+    """ROC AUC for the training history: NaN where it is undefined (toolchain.core.metrics.auc gives
+    None there), so comparisons of epochs treat it as "no improvement"."""
+    value = auc(labels, scores)
+    return float("nan") if value is None else value
 
 
 @dataclass
@@ -101,7 +95,7 @@ def evaluate(model: nn.Module, features: torch.Tensor, labels: torch.Tensor, idx
             rate_sums = rates if rate_sums is None else rate_sums + rates
     out = torch.cat(outs)
     y = labels[torch.as_tensor(idx)]
-    scores = scores_of(out).numpy()
+    scores = class_score(out).numpy()
     return Evaluation(loss=total_loss / len(idx), auc=roc_auc(y.numpy(), scores),
                       accuracy=float((out.argmax(1) == y).float().mean()), scores=scores,
                       firing_rates=None if rate_sums is None else (rate_sums / len(idx)).tolist())
@@ -146,7 +140,7 @@ class EpochProgress:
         if self.enabled:
             from rich.progress import TextColumn
 
-            from toolchain.progress import stderr_progress
+            from toolchain.core.progress import stderr_progress
 
             self._bar = stderr_progress(TextColumn("loss {task.fields[loss]}  val AUC {task.fields[auc]}  "
                                                    "rate {task.fields[rate]}"), transient=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolchain.fileio import atomic_path
+from toolchain.core.fileio import atomic_path
 
 
 def _save(fig, path: Path) -> None:

@@ -14,12 +14,15 @@ from toolchain.train.loop import summary, train_model
 
 def roc_data(labels: np.ndarray, scores: np.ndarray) -> dict:
     """The ROC curve (fpr, tpr, thresholds on the score) and its AUC (empty/NaN for NaN scores)."""
-    from sklearn.metrics import roc_auc_score, roc_curve
+    from sklearn.metrics import roc_curve
 
-    if not np.isfinite(scores).all():
-        return {"auc": float("nan"), "fpr": [], "tpr": [], "thresholds": []}
+    from toolchain.core.metrics import auc
+
+    value = auc(labels, scores)
+    if value is None:
+        return {"auc": None, "fpr": [], "tpr": [], "thresholds": []}
     fpr, tpr, thresholds = roc_curve(labels, scores)
-    return {"auc": float(roc_auc_score(labels, scores)), "fpr": fpr.tolist(), "tpr": tpr.tolist(),
+    return {"auc": value, "fpr": fpr.tolist(), "tpr": tpr.tolist(),
             "thresholds": np.nan_to_num(thresholds, posinf=1e30).tolist()}
 
 

@@ -1,7 +1,7 @@
 """`neurodeploy sweep`: grid x K folds on Ray Tune, resumable, with seed-style AUC tables.
 
 Plan: every combination of the `[sweep.grid]` values is applied to the run config (each one
-validated like a run config), then crossed with folds 1..K of `toolchain.folds.make_folds` on the
+validated like a run config), then crossed with folds 1..K of `toolchain.data.folds.make_folds` on the
 data's labels. A trial's id is a hash of its complete config (data path, representation, model,
 train, seed), its fold and the fold scheme, so a changed setting is a new trial.
 
@@ -34,8 +34,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from toolchain.errors import ConfigError, NeurodeployError
-from toolchain.fileio import _json_default, write_json, write_text
+from toolchain.core.errors import ConfigError, NeurodeployError
+from toolchain.core.fileio import _json_default, write_json, write_text
 from toolchain.train.config import get_key, set_key, validate
 
 
@@ -155,7 +155,7 @@ def _prepare(pending: list[Trial], progress: bool, where: str) -> tuple[dict, di
 
     Returns ({data key: (features, labels)}, {folds key: [(train_idx, val_idx), ...]}).
     """
-    from toolchain.folds import make_folds
+    from toolchain.data.folds import make_folds
     from toolchain.train.inputs import load_inputs, resolve
 
     loaded: dict = {}
@@ -349,7 +349,7 @@ class SweepProgress:
         if self.enabled:
             from rich.progress import TextColumn
 
-            from toolchain.progress import stderr_progress
+            from toolchain.core.progress import stderr_progress
 
             self._bar = stderr_progress(TextColumn("{task.fields[last]}"), description="trials")
             self._bar.__enter__()

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolchain.errors import ConfigError
-
-KINDS = ("stratified", "blocked")
+from toolchain.core.errors import ConfigError
+from toolchain.core.vocab import FOLD_KINDS as KINDS
 
 
 def _check(labels, kind: str) -> np.ndarray:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolchain.errors import DataError
+from toolchain.core.errors import DataError
 
 
 def _check_features(x: np.ndarray, n_in: int) -> np.ndarray:

@@ -19,15 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from toolchain.errors import ArtifactError
-from toolchain.fileio import write_json
-from toolchain.frontends.float_net import FloatNetwork, load_float_network, save_float_network
+from toolchain.core.fileio import write_json
+from toolchain.deploy.artifacts import FLOAT_FILE, IR_FILE, REPORT_FILE
+from toolchain.frontends.float_net import FloatNetwork, save_float_network
 from toolchain.frontends.from_nir import from_nir
 from toolchain.frontends.from_snntorch import from_snntorch
-from toolchain.ir import NetworkIR, load_ir, save_ir
+from toolchain.ir import NetworkIR, save_ir
 from toolchain.quantize import QuantConfig, quantize
-
-IR_FILE, FLOAT_FILE, REPORT_FILE = "network.ndir", "float_network.safetensors", "quantization.json"
 
 
 @dataclass
@@ -51,22 +49,6 @@ class Deployment:
         from toolchain.verify import verify
 
         return verify(self.ir, self.float_net, x, labels=labels, seed=seed, lava=lava)
-
-
-def resolve_ir_path(q: str | os.PathLike) -> Path:
-    """The IR file of a quantise folder (holding network.ndir), or `q` itself when it is a file."""
-    q = Path(q)
-    path = q / IR_FILE if q.is_dir() else q
-    if not path.is_file():
-        raise ArtifactError(f"{q}: no IR found (expected an IR file or a folder holding {IR_FILE})")
-    return path
-
-
-def load_deployment(q: str | os.PathLike) -> tuple[NetworkIR, FloatNetwork | None]:
-    """(IR, the float network beside it or None) of a quantise folder or IR file; both verified."""
-    path = resolve_ir_path(q)
-    float_path = path.parent / FLOAT_FILE
-    return load_ir(path), (load_float_network(float_path) if float_path.is_file() else None)
 
 
 def _as_numpy(x) -> np.ndarray:

@@ -9,22 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from toolchain.core.metrics import auc
+from toolchain.core.result import SimResult
 from toolchain.emulator import run_encoded
-from toolchain.encoding import encode_for_ir
 from toolchain.frontends.float_net import FloatNetwork
 from toolchain.frontends.reference import simulate_float
 from toolchain.ir.graph import NetworkIR
-from toolchain.sim_result import SimResult
-
-
-def auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
-    """ROC AUC, or None when only one class is present."""
-    from sklearn.metrics import roc_auc_score
-
-    labels = np.asarray(labels)
-    if len(np.unique(labels)) < 2:
-        return None
-    return float(roc_auc_score(labels, scores))
+from toolchain.represent.encoding import encode_for_ir
 
 
 def layer_agreement(a: SimResult, b: SimResult) -> list[dict]:

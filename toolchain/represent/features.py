@@ -46,13 +46,15 @@ from typing import Callable, Union
 
 import numpy as np
 
-from toolchain.errors import ConfigError
+from toolchain.core.errors import ConfigError
 
 FEATURE_VERSION = 1  # bump when a representation's output changes, to invalidate caches
 BLOCK = 16  # clips per FFT batch: its working set (16 x 135 x 512 float32, 4.4 MB) stays in cache
 TASK = 256  # clips per thread task
 MIN_POWER = 1e-20  # PSD floor before the log (-200 dB)
 
+
+__all__ = ["FEATURE_VERSION", "BLOCK", "TASK", "MIN_POWER", "WaveformConfig", "SpectrogramConfig", "Representation", "to_dict", "representation_from_dict", "waveform", "mel_filterbank", "spectrogram", "fit_normalisation", "features_from_audio", "make_features"]
 
 @dataclass(frozen=True)
 class WaveformConfig:

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from toolchain.errors import ArtifactError
-from toolchain.fileio import atomic_path
+from toolchain.core.errors import ArtifactError
+from toolchain.core.fileio import atomic_path
 
 
 def _digest(header_json: str, tensors: dict[str, np.ndarray]) -> str:

@@ -33,8 +33,9 @@ class SimResult:
 
     def scores(self) -> np.ndarray:
         """A continuous positive-class score for ROC AUC: count(class 1) - count(class 0)."""
-        c = self.counts
-        return (c[:, 1] - c[:, 0]).astype(np.float64) if c.shape[1] == 2 else c.astype(np.float64)
+        from toolchain.core.metrics import class_score
+
+        return class_score(self.counts).astype(np.float64)
 
     @property
     def num_steps(self) -> int:

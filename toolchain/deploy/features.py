@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from toolchain.errors import ConfigError
+from toolchain.core.errors import ConfigError
 
 
 @dataclass
@@ -62,7 +62,7 @@ def select_features(metadata: dict, data_path: str, clips: int | None = None, *,
 
 def load_npy_features(path: str, n_in: int) -> np.ndarray:
     """Features from a .npy file (no pickles), reshaped to [N, n_in]."""
-    from toolchain.errors import DataError
+    from toolchain.core.errors import DataError
 
     try:
         x = np.load(path, allow_pickle=False)
