@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from toolchain.cli.app import JSON_OPTION, app, console, emit
 from toolchain.core.errors import ArtifactError, ConfigError, DataError
@@ -89,9 +90,9 @@ def _render(r: dict) -> None:
     from toolchain.energy.report import fmt_range, fmt_s
 
     c = r["counts"][0]
-    console.print(f"[bold]{r['network']['name']}[/]: {' - '.join(map(str, c['sizes']))}, input "
+    console.print(f"[bold]{escape(str(r['network']['name']))}[/]: {' - '.join(map(str, c['sizes']))}, input "
                   f"'{c['encoding']}' (sent {c['input_layer']['sent']}), {c['num_steps']} steps, {c['clips']} clip(s)")
-    console.print(f"[yellow]{r['label']}[/]")
+    console.print(f"[yellow]{escape(r['label'])}[/]")
     t = Table(title="Counts per classification (emulator, mean over clips)")
     for col in ("layer", "n_in -> n_out", "op", "effective ops", "dense ops", "spikes", "rate", "neuron updates", "active"):
         t.add_column(col, justify="right")
@@ -107,25 +108,25 @@ def _render(r: dict) -> None:
     for side, table in (("SNN", r["snn_energy"]), ("ANN", r["ann_energy"])):
         for name, e in table.items():
             lat = e.get("latency_s")
-            t.add_row(side, name, *(fmt_range(e["components_J"][k]) for k in COMPONENTS),
+            t.add_row(side, escape(name), *(fmt_range(e["components_J"][k]) for k in COMPONENTS),
                       f"[bold]{fmt_range(e['total_J'])}[/]", fmt_range(lat, fmt_s) if lat else "n/a")
     console.print(t)
     for name, m in r["mapping"].items():
         failed = ", ".join(m["failed"]) or "none"
         where = (f"{m['chips']} chip(s), {m['cores']} cores {[la['cores'] for la in m['layers']]}"
                  if m["chips"] is not None else "cannot map (a neuron's synapses exceed a core)")
-        console.print(f"{name}: {where}; failed checks: {failed}")
+        console.print(f"{escape(name)}: {escape(where)}; failed checks: {escape(failed)}")
     t = Table(title="Break-even spike rate (spikes / neuron / step)")
     for col in ("SNN", "ANN", "measured", "break-even", "verdict"):
         t.add_column(col)
     for p in r["breakeven"]:
         br = p.get("breakeven_rate")
-        t.add_row(p["snn_profile"], p["ann_profile"],
+        t.add_row(escape(p["snn_profile"]), escape(p["ann_profile"]),
                   "n/a" if p["measured_rate"] is None else f"{p['measured_rate']:.4f}",
                   "n/a" if br is None else fmt_range(br, lambda v: f"{v:.4g}"), p["verdict"])
     console.print(t)
     for kind, path in r.get("files", {}).items():
-        console.print(f"{kind}: {path}")
+        console.print(f"{kind}: {escape(str(path))}")
 
 
 @app.command()
@@ -138,9 +139,9 @@ def energy(
     data: Optional[Path] = typer.Option(None, "--data", help="Features .npy/.npz [N, n_in] in [0, 1], a "
                                         "training run folder (its validation clips), or a data set (Kaggle "
                                         "folder or zip; the IR's representation is applied)."),
-    clips: int = typer.Option(16, "--clips", help="Clips to simulate (the first N of --data)."),
+    clips: int = typer.Option(16, "--clips", min=1, help="Clips to simulate (the first N of --data)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: <Q folder>/energy)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the input spike trains (spike encodings)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the input spike trains (spike encodings)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Count every operation of the quantised network on the emulator, map it onto chips, and price it

@@ -45,7 +45,8 @@ class Deployment:
         return folder
 
     def verify(self, x: np.ndarray, labels=None, lava: bool = True, seed: int = 0) -> dict:
-        """Float model vs emulator vs Lava on features x [N, n_in] (see toolchain.verify)."""
+        """Float model vs emulator vs Lava on features x [N, n_in] (see toolchain.verify: "ok" is None,
+        not verified, with lava=False)."""
         from toolchain.verify import verify
 
         return verify(self.ir, self.float_net, x, labels=labels, seed=seed, lava=lava)

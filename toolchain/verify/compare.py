@@ -48,12 +48,21 @@ def compare_float(float_res: SimResult, quant: SimResult, labels=None) -> dict:
 
 def verify(ir: NetworkIR, float_net: FloatNetwork | None, x: np.ndarray, labels=None, seed: int = 0,
            lava: bool = True) -> dict:
-    """Run all back ends on features x [N, n_in]; the report dict (`ok` is emulator == Lava)."""
+    """Run all back ends on features x [N, n_in]; the report dict.
+
+    `ok`: True when the emulator equals Lava on every neuron at every step, False on any difference,
+    None when Lava was not run (lava=False: nothing was compared, so nothing is verified);
+    `verdict` says the same in words. Callers must treat None as "not verified", never as a pass.
+    """
+    from toolchain.core.budget import check_simulation
+
+    check_simulation(f"verifying '{ir.name}'", ir.num_steps, int(x.shape[0]), ir.sizes,
+                     chunk=int(x.shape[0]), keys="the IR's num_steps, --clips")
     inp = encode_for_ir(ir, x, seed)
     emu = run_encoded(ir, inp)
     report: dict = {"clips": int(x.shape[0]), "num_steps": ir.num_steps, "encoding": ir.input.encoding,
                     "emulator_seconds": emu.meta["seconds"]}
-    ok = True
+    ok = None
     if lava:
         from export.lava_graph import run_lava
 
@@ -70,4 +79,6 @@ def verify(ir: NetworkIR, float_net: FloatNetwork | None, x: np.ndarray, labels=
     elif labels is not None:
         report["auc_quantised"] = auc(labels, emu.scores())
     report["ok"] = ok
+    report["verdict"] = {True: "verified: emulator == Lava", False: "mismatch: emulator != Lava",
+                         None: "not verified: Lava was not run, nothing was compared"}[ok]
     return report
