@@ -37,15 +37,16 @@ def load_ir(path: str | os.PathLike, check: bool = True) -> NetworkIR:
     head, tensors = tensorfile.load(path, KIND, "IR file")
     try:
         ir = _from_header(head, tensors)
-    except (KeyError, TypeError, ValueError) as exc:
+        return validate(ir, source=f"IR file {path}") if check else ir
+    except (KeyError, TypeError, ValueError, OverflowError, AttributeError, IndexError) as exc:
+        # a field of the wrong type or shape (checks assume the header's types): name the file
         raise ArtifactError(f"IR file {path}: malformed header ({type(exc).__name__}: {exc})") from None
-    return validate(ir, source=f"IR file {path}") if check else ir
 
 
 def _from_header(head: dict, tensors: dict[str, np.ndarray]) -> NetworkIR:
     inp = head["input"]
     spec = InputSpec(n_in=int(inp["n_in"]), encoding=inp["encoding"], bits=int(inp["bits"]),
-                     scale=float(inp["scale"]), shape=tuple(inp.get("shape", ())),
+                     scale=float(inp["scale"]), shape=tuple(int(s) for s in inp.get("shape", ())),
                      spike_encoder=inp.get("spike_encoder"))
     layers = [
         LayerIR(name=lp["name"], weight=tensors[f"layers.{i}.weight"], bias_mant=tensors[f"layers.{i}.bias_mant"],
