@@ -62,13 +62,13 @@ def run_pipeline(config: str | Path | None, out: str | Path, data: str | None = 
         if stage.name in force:
             current, why = False, "forced"
         if current:
-            console.print(f"[dim]skip[/] {stage.name}: {why}")
+            console.print(f"[dim]skip[/] {escape(stage.name)}: {escape(why)}")
             results[stage.name] = {"ran": False, "summary": (read_manifest(out / stage.name) or {}).get("summary", {})}
             continue
-        console.print(f"[bold cyan]run[/] {stage.name}: {stage.description} ({why})")
+        console.print(f"[bold cyan]run[/] {escape(stage.name)}: {escape(stage.description)} ({escape(why)})")
         t = time.time()
         manifest = execute(stage, out, inputs)
-        console.print(f"[green]done[/] {stage.name} in {time.time() - t:.1f} s")
+        console.print(f"[green]done[/] {escape(stage.name)} in {time.time() - t:.1f} s")
         results[stage.name] = {"ran": True, "summary": manifest["summary"]}
     return {"out": str(out), "seconds": round(time.time() - t0, 1), "stages": results,
             "report": str(out / "report" / "report.md")}
