@@ -72,3 +72,27 @@ def load_npy_features(path: str, n_in: int) -> np.ndarray:
     if x.shape[1] != n_in:
         raise DataError(f"{path}: {x.shape[1]} values per example, the network takes {n_in}")
     return x
+
+
+def load_ir_inputs(path: str, ir) -> np.ndarray:
+    """Inputs in the IR's own form from a .npy file (no pickles), validated by the encoder:
+    features in [0, 1] [N, n_in] (graded or host-coded spikes), spike trains [N, T, ...] (spikes
+    given as they are), or biases [N, ...] (the "bias" encoding). Raises DataError naming the file."""
+    from toolchain.core.errors import DataError
+    from toolchain.represent.encoding import encode_for_ir
+
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable .npy array ({exc})") from None
+    if x.ndim == 0 or x.shape[0] == 0:
+        raise DataError(f"{path}: holds no clips (shape {list(x.shape)})")
+    try:
+        encode_for_ir(ir, x[:1])
+    except DataError as exc:
+        raise DataError(f"{path}: {exc}") from None
+    if ir.input.graded or ir.input.spike_encoder is not None:
+        x = x.reshape(x.shape[0], -1)
+        if not np.isfinite(x).all() or x.min() < 0 or x.max() > 1:
+            raise DataError(f"{path}: features must be finite and in [0, 1]")
+    return x
