@@ -16,6 +16,9 @@ The score of a unit is the network's spike-count score (`toolchain.core.metrics.
 `SimResult.scores()`): output spikes of the call neuron minus those of the no-call neuron over the
 classification, an integer in -num_steps..num_steps; the unit is positive when it is above the
 threshold (default 0: exactly the network's own decision, argmax with ties to "no call").
+
+The emulator is imported with this module, not inside a function: it imports Lava's runtime, which
+must fix multiprocessing's start method before numba or joblib (scikit-learn) read it.
 """
 
 from __future__ import annotations
@@ -31,9 +34,7 @@ from toolchain.core.errors import ConfigError
 from toolchain.data.problems import Problem
 from toolchain.detect.source import Recording, truncation_problem
 from toolchain.detect.windows import WindowSpec, WindowStream
-from toolchain.emulator import (
-    Emulator,  # at import: before numba / joblib fix multiprocessing's start method (see lif.py)
-)
+from toolchain.emulator import Emulator
 from toolchain.ir.graph import NetworkIR
 
 CLIP_KINDS = ("waveform", "spectrogram")  # representations of a whole clip, classified window by window
