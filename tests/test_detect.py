@@ -105,6 +105,11 @@ def test_raven_tables_from_other_tools_are_read(tmp_path):
     assert [(s.begin_s, s.end_s, s.file, s.extra["confidence"]) for s in sel] == [(3.0, 4.0, "a.wav", "0.9"),
                                                                                 (8.0, 9.5, "b.wav", "0.4")]
     assert sel[0].low_hz is None
+    # one table for several recordings: rows go to the recording their Begin File names
+    from toolchain.detect.run import _truth_for
+
+    per_rec, notes = _truth_for([Path("x/a.wav"), Path("y/b.wav")], [other])
+    assert [[s.begin_s for s in rows] for rows in per_rec] == [[3.0], [8.0]] and not notes
     # bad tables name the file, the line and the column
     bad = tmp_path / "bad.txt"
     bad.write_text("Begin Time (s)\tEnd Time (s)\n1.0\tsoon\n")
@@ -202,6 +207,11 @@ def test_blocks_from_disk_stay_bounded_and_join_to_the_whole_file(tmp_path):
         assert reader.max_held <= reader.block + 2 * reader.pad + reader.down
         out_block = -(-reader.block * reader.up // reader.down) + reader.up
         assert stream.max_held <= out_block + 2 * reader.pad * reader.up // reader.down + 4000
+    # a rest after the last whole window, or a recording shorter than a window, gets one zero-padded window
+    short = [w for _, w in WindowStream(WindowSpec(2000, 4000, 1000), batch=8)(iter([np.ones(5500)]))]
+    assert [w.shape[0] for w in short] == [3] and short[0][2, :3500].all() and not short[0][2, 3500:].any()
+    tiny = [w for _, w in WindowStream(WindowSpec(2000, 4000, 1000))(iter([np.ones(3000)]))]
+    assert len(tiny) == 1 and tiny[0].shape == (1, 4000) and tiny[0][0, :3000].all() and not tiny[0][0, 3000:].any()
 
 
 def test_synthetic_recording_is_reproducible_and_calls_are_where_its_table_says(tmp_path):
