@@ -40,9 +40,19 @@ def _rows_simulate(r: dict) -> list[dict]:
              "met": r["ratio"] >= r["target_ratio"] and r["spikes_equal"]}]
 
 
+def _rows_detect(r: dict) -> list[dict]:
+    return [{"benchmark": "detect", "what": f"detect over {r['emulator_hours'] * 60:.0f} min of audio, "
+             f"{'-'.join(map(str, r['network']))}, {r['num_steps']} steps, hop {r['hop_s']:g} s",
+             "ours": f"{r['emulator_hours_per_s']:.4g} h of audio/s (emulator)",
+             "naive": f"{r['lava_hours_per_s_marginal']:.3g} h of audio/s (Lava CPU, marginal)",
+             "ratio": round(r["ratio"]), "target": "real time (>= 1/3600 h/s) and emulator == Lava",
+             "met": r["emulator_hours_per_s"] >= 1 / 3600 and r["spikes_equal"]}]
+
+
 def run_all(out: str | Path, *, clips: int = 30000, progress: Callable[[str], None] = print) -> dict:
-    """Run data, train and simulate benchmarks; write bench.md / bench.json and the raw results."""
+    """Run data, train, simulate and detect benchmarks; write bench.md / bench.json and the raw results."""
     from toolchain.bench.data import bench_data
+    from toolchain.bench.detect import bench_detect
     from toolchain.bench.simulate import bench_simulate
     from toolchain.bench.train import bench_train
 
@@ -53,7 +63,8 @@ def run_all(out: str | Path, *, clips: int = 30000, progress: Callable[[str], No
                                ("simulate", lambda: bench_simulate(progress=progress), _rows_simulate),
                                ("simulate-pilotnet", lambda: bench_simulate(emulator_clips=16, lava_extra_clips=1,
                                                                             network="pilotnet", progress=progress),
-                                _rows_simulate)):
+                                _rows_simulate),
+                               ("detect", lambda: bench_detect(progress=progress), _rows_detect)):
         progress(f"bench {name} ...")
         raw[name] = run()
         write_json(out / f"bench-{name}.json", raw[name])

@@ -48,7 +48,7 @@ def bench_all_cmd(
     clips: int = typer.Option(30000, help="Clips for the data benchmark."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Every benchmark (data, train, simulate) and one table of ratios against the naive alternatives."""
+    """Every benchmark (data, train, simulate, detect) and one table of ratios against the naive alternatives."""
     from toolchain.train.runtime import enable_huge_pages
 
     enable_huge_pages()  # as `bench train` does, before torch allocates anything
