@@ -68,6 +68,18 @@ class ClipInfo:
     subtype: str
 
 
+class _Bytes(io.BytesIO):
+    """BytesIO whose seek to a negative position stays put instead of raising: libsndfile seeks
+    wherever a damaged header points, and an exception inside its (cffi) callback would be
+    printed as a traceback."""
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        try:
+            return super().seek(pos, whence)
+        except (ValueError, OverflowError):
+            return self.tell()
+
+
 def _pread(src: bytes | int, offset: int, n: int) -> bytes:
     if isinstance(src, int):
         return os.pread(src, n, offset)
@@ -112,7 +124,7 @@ def _read_mono(fh: sf.SoundFile, frames: int, dtype: str) -> tuple[np.ndarray, i
     """The first `frames` frames as float64 mono (channel mean; int16 / 32768), read in blocks
     of at most BLOCK_BYTES; and how many read samples were NaN/inf."""
     out = np.empty(frames, dtype=np.float64)
-    block = max(256, BLOCK_BYTES // (8 * fh.channels))
+    block = max(1, min(frames, BLOCK_BYTES // (8 * fh.channels)))
     pos, bad = 0, 0
     for raw in fh.blocks(blocksize=block, frames=frames, dtype=dtype, always_2d=True):
         x = raw.astype(np.float64) / PCM16_SCALE if dtype == "int16" else raw
@@ -144,7 +156,7 @@ def decode_clip(source: bytes | int, file: str, *, sample_rate: int = SAMPLE_RAT
     if _length(source) == 0:
         return skip("empty", "file is empty (0 bytes)")
     try:
-        with sf.SoundFile(source if isinstance(source, int) else io.BytesIO(source),
+        with sf.SoundFile(source if isinstance(source, int) else _Bytes(source),
                           closefd=False) as fh:
             info = ClipInfo(int(fh.samplerate), int(fh.channels), int(fh.frames), str(fh.subtype))
             if not MIN_RATE <= info.sample_rate <= MAX_RATE:

@@ -368,12 +368,6 @@ def _dir_tree(root: Path) -> _Tree:
             if printable(rel) != rel:
                 bad[rel] = ("bad_name", "has a file name that is not UTF-8 (rename it)")
                 continue
-            if de.is_dir():  # follows symlinks; False for loops and dangling links
-                if _named_like_data(de.name):
-                    bad[rel] = ("not_a_file", "is a directory, not a file")
-                if depth < MAX_DEPTH:
-                    walk(Path(de.path), rel + "/", depth + 1)
-                continue
             try:
                 st = os.stat(de.path)  # follows symlinks; never opens
             except OSError as exc:
@@ -386,6 +380,11 @@ def _dir_tree(root: Path) -> _Tree:
                 continue
             if stat.S_ISREG(st.st_mode):
                 files[rel] = (st.st_size, st.st_mtime_ns)
+            elif stat.S_ISDIR(st.st_mode):
+                if _named_like_data(de.name):
+                    bad[rel] = ("not_a_file", "is a directory, not a file")
+                if depth < MAX_DEPTH:
+                    walk(Path(de.path), rel + "/", depth + 1)
             else:
                 bad[rel] = ("not_a_file", f"is {describe_mode(st.st_mode)}, not a regular file "
                                           "(never opened)")

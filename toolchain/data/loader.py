@@ -235,7 +235,13 @@ def check_dataset(path, *, split: str = "train", cache: bool = True, progress: b
     kinds: dict[str, int] = {}
     for p in clips.problems:
         kinds[p.kind] = kinds.get(p.kind, 0) + 1
-    fatal = fatal or len(clips) == 0
+    problems = [p.to_dict() for p in clips.problems]
+    if not fatal and len(clips) == 0:
+        problems.append(Problem(".", "no_clips", f"{path}: no usable clips: all "
+                                f"{len(clips.skipped)} listed clip(s) were skipped", fatal=True,
+                                action="refused").to_dict())
+        kinds["no_clips"] = 1
+        fatal = True
     n_labeled = int(np.count_nonzero(clips.labels >= 0))
     return {
         "path": str(path), "split": split, "layout": clips.layout,
@@ -243,7 +249,7 @@ def check_dataset(path, *, split: str = "train", cache: bool = True, progress: b
         "positive_fraction": round(classes.get("1", 0) / n_labeled, 4) if n_labeled else None,
         **{k: clips.stats.get(k, {}) for k in ("sample_rates", "channels", "subtypes", "durations_s")},
         "problem_counts": kinds,
-        "problems": [p.to_dict() for p in clips.problems],
+        "problems": problems,
         "fatal": fatal,
         "cache_hit": clips.cache_hit,
         "content_sha256": clips.content_sha256,
