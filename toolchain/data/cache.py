@@ -33,6 +33,7 @@ import json
 import logging
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
@@ -141,12 +142,14 @@ def _read_npy(path: Path, shape: list, dtype: str) -> tuple[np.ndarray, str]:
         buf = memoryview(arr.reshape(-1).view(np.uint8))
         h = hashlib.sha256()
         pos = 0
-        while pos < len(buf):
-            n = fh.readinto(buf[pos:pos + READ_CHUNK])
-            if not n:
-                raise ValueError(f"ends after {pos} of {len(buf)} data bytes")
-            h.update(buf[pos:pos + n])
-            pos += n
+        # one thread hashes chunk k while this one reads chunk k + 1 (both release the GIL)
+        with ThreadPoolExecutor(1) as hasher:
+            while pos < len(buf):
+                n = fh.readinto(buf[pos:pos + READ_CHUNK])
+                if not n:
+                    raise ValueError(f"ends after {pos} of {len(buf)} data bytes")
+                hasher.submit(h.update, buf[pos:pos + n])
+                pos += n
     return arr, h.hexdigest()
 
 
