@@ -120,18 +120,28 @@ def frames_needed(rate: int, target: int, n_samples: int) -> int:
     return -(-(n_samples * down + 10 * max(up, down)) // up) + 2
 
 
-def _read_mono(fh: sf.SoundFile, frames: int, dtype: str) -> tuple[np.ndarray, int]:
-    """The first `frames` frames as float64 mono (channel mean; int16 / 32768), read in blocks
-    of at most BLOCK_BYTES; and how many read samples were NaN/inf."""
+def _mono(raw: np.ndarray) -> tuple[np.ndarray, int]:
+    """float64 mono of a [frames, channels] block (int16 scaled by 2^-15, exactly as / 32768;
+    channels averaged) and how many of its samples are NaN/inf."""
+    if raw.dtype == np.int16:
+        x, bad = raw * (1.0 / PCM16_SCALE), 0
+    else:
+        x, bad = raw, int(np.count_nonzero(~np.isfinite(raw)))
+    return (x[:, 0] if x.shape[1] == 1 else x.mean(axis=1)), bad
+
+
+def _read_mono(fh: sf.SoundFile, frames: int, dtype: str, channels: int) -> tuple[np.ndarray, int]:
+    """The first `frames` frames as float64 mono (see `_mono`), read in blocks of at most
+    BLOCK_BYTES of float64 frames; and how many read samples were NaN/inf."""
+    block = max(1, BLOCK_BYTES // (8 * channels))
+    if frames <= block:  # the common case: one read, no copy
+        return _mono(fh.read(frames, dtype=dtype, always_2d=True))
     out = np.empty(frames, dtype=np.float64)
-    block = max(1, min(frames, BLOCK_BYTES // (8 * fh.channels)))
     pos, bad = 0, 0
     for raw in fh.blocks(blocksize=block, frames=frames, dtype=dtype, always_2d=True):
-        x = raw.astype(np.float64) / PCM16_SCALE if dtype == "int16" else raw
-        if dtype != "int16":
-            bad += int(np.count_nonzero(~np.isfinite(x)))
-        out[pos:pos + x.shape[0]] = x[:, 0] if x.shape[1] == 1 else x.mean(axis=1)
-        pos += x.shape[0]
+        x, n_bad = _mono(raw)
+        out[pos:pos + x.shape[0]] = x
+        pos, bad = pos + x.shape[0], bad + n_bad
     return out[:pos], bad
 
 
@@ -164,7 +174,7 @@ def decode_clip(source: bytes | int, file: str, *, sample_rate: int = SAMPLE_RAT
                             f"outside {MIN_RATE}-{MAX_RATE} Hz (damaged header?)", info)
             dtype = "int16" if info.subtype == "PCM_16" else "float64"
             wanted = max(0, min(info.frames, frames_needed(info.sample_rate, sample_rate, n_samples)))
-            x, n_bad = _read_mono(fh, wanted, dtype)
+            x, n_bad = _read_mono(fh, wanted, dtype, info.channels)
     except (sf.SoundFileError, RuntimeError, OverflowError, ValueError) as exc:
         return skip("corrupt", f"unreadable audio ({exc.__class__.__name__}: "
                                f"{str(exc).split(': ', 1)[-1]})")
@@ -200,26 +210,31 @@ def decode_clip(source: bytes | int, file: str, *, sample_rate: int = SAMPLE_RAT
         problems.append(Problem(file, "length", f"{file}: {length} samples "
                                 f"({length / sample_rate:.3f} s), expected {n_samples}",
                                 action=f"{verb} {length}->{n_samples}"))
-    with np.errstate(over="ignore", invalid="ignore"):
-        y = fit_length(x, n_samples).astype(np.float32)
-    bad = amplitude_fault(y)
+    x = fit_length(x, n_samples)
+    bad = amplitude_fault(x)
     if bad:
         return skip(*bad, info)
-    return y, info, problems
+    return x.astype(np.float32), info, problems
 
 
-def amplitude_fault(y: np.ndarray) -> tuple[str, str] | None:
-    """(kind, message) if float32 samples `y` hold a non-finite value or one beyond
-    +-MAX_ABS_SAMPLE, else None."""
-    finite = np.isfinite(y)
-    if not finite.all():
-        return "nan", (f"{int(np.count_nonzero(~finite))} sample(s) not finite as float32 "
-                       f"(beyond +-{np.finfo(np.float32).max:.3g}) after decoding")
-    peak = int(np.argmax(np.abs(y)))
-    if abs(float(y[peak])) > MAX_ABS_SAMPLE:
-        return "amplitude", (f"sample {peak} is {float(y[peak]):.3g}, beyond +-{MAX_ABS_SAMPLE:g} "
-                             "(full scale is 1.0; damaged or mis-scaled float data)")
-    return None
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def amplitude_fault(x: np.ndarray) -> tuple[str, str] | None:
+    """(kind, message) if samples `x`, as the float32 values the features use, are not all
+    finite and within +-MAX_ABS_SAMPLE, else None. Checked on the float64 values before the
+    cast: |x| <= MAX_ABS_SAMPLE (a power of two) holds before the cast exactly when it holds
+    after, and a value beyond FLOAT32_MAX is one the cast turns into inf."""
+    magnitude = np.abs(x)
+    if magnitude.size == 0 or magnitude.max() <= MAX_ABS_SAMPLE:  # False for NaN too
+        return None
+    beyond = ~(magnitude <= FLOAT32_MAX)
+    if beyond.any():
+        return "nan", (f"{int(np.count_nonzero(beyond))} sample(s) not finite as float32 "
+                       f"(beyond +-{FLOAT32_MAX:.3g}) after decoding")
+    peak = int(np.argmax(magnitude))
+    return "amplitude", (f"sample {peak} is {float(x[peak]):.3g}, beyond +-{MAX_ABS_SAMPLE:g} "
+                         "(full scale is 1.0; damaged or mis-scaled float data)")
 
 
 def resample(x: np.ndarray, rate: int, target: int) -> np.ndarray:

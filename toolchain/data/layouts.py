@@ -57,6 +57,7 @@ KAGGLE_ZIPS = ("whale_data.zip", "whale-detection-challenge.zip")
 MAX_DEPTH = 3  # how deep a folder is listed (data/train/x.aiff is depth 3)
 MAX_NESTING = 3  # zips inside zips followed at most
 MAX_MEMBER_BYTES = 256 << 20  # largest zip member read into memory (a Kaggle clip is ~8 kB)
+SMALL_FILE_BYTES = 1 << 20  # folder files up to this size are read whole (faster to decode)
 MAX_CSV_BYTES = 64 << 20  # largest train.csv read (30,000 Kaggle rows are ~0.6 MB)
 ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate",
                zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}
@@ -108,27 +109,35 @@ def describe_mode(mode: int) -> str:
     return "not a regular file"
 
 
-def open_regular(path: str | os.PathLike) -> int:
-    """A read-only file descriptor of `path`, which must be a regular file (symlinks followed).
+def open_regular(path: str | os.PathLike) -> tuple[int, int]:
+    """(read-only file descriptor, size in bytes) of `path`, which must be a regular file
+    (symlinks followed).
 
     Checked with stat before opening, so a FIFO or device is never opened (opening a FIFO
     blocks until a writer appears; reading /dev/zero never ends), and again with fstat on the
-    open descriptor (opened non-blocking), so a file swapped in between is refused too.
-    Raises ClipReadError ("not_a_file") or OSError."""
+    descriptor, opened O_NONBLOCK so that even a FIFO swapped in between cannot block the open
+    (O_NONBLOCK changes nothing for the regular file that is then read). Raises ClipReadError
+    ("not_a_file") or OSError."""
     st = os.stat(path)
     if not stat.S_ISREG(st.st_mode):
         raise ClipReadError("not_a_file", f"is {describe_mode(st.st_mode)}, not a regular file")
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise ClipReadError("not_a_file", f"is {describe_mode(mode)}, not a regular file")
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ClipReadError("not_a_file", f"is {describe_mode(st.st_mode)}, not a regular file")
     except BaseException:
         os.close(fd)
         raise
-    return fd
+    return fd, st.st_size
+
+
+def _read_fd(fd: int, size: int) -> bytes:
+    """All bytes of the file open at `fd` (expected `size`), from its current offset."""
+    parts = [os.read(fd, max(size, 1))]
+    while parts[-1]:
+        parts.append(os.read(fd, 1 << 20))
+    return b"".join(parts)
 
 
 def member_fault(info: zipfile.ZipInfo) -> tuple[str, str] | None:
@@ -233,8 +242,8 @@ class _Slice(io.RawIOBase):
 def _open_zip(spec: ReaderSpec) -> zipfile.ZipFile:
     if spec.length >= 0:
         return zipfile.ZipFile(_Slice(spec.path, spec.offset, spec.length))
-    fd = open_regular(spec.path)
-    return zipfile.ZipFile(os.fdopen(fd, "rb"))
+    os.close(open_regular(spec.path)[0])  # refuses a FIFO or device without reading it
+    return zipfile.ZipFile(spec.path)
 
 
 class Reader:
@@ -268,13 +277,15 @@ class Reader:
 
     @contextlib.contextmanager
     def clip(self, file: str) -> Iterator[bytes | int]:
-        """Within the block: the member's bytes (zip), or an open file descriptor (folder)."""
+        """Within the block: the clip's bytes (a zip member, or a folder file of at most
+        SMALL_FILE_BYTES), or an open file descriptor of a larger folder file (so that only
+        the frames needed are read)."""
         if self._zip is not None:
             yield self._member(file)
             return
-        fd = open_regular(os.path.join(self.spec.path, file))
+        fd, size = open_regular(os.path.join(self.spec.path, file))
         try:
-            yield fd
+            yield _read_fd(fd, size) if size <= SMALL_FILE_BYTES else fd
         finally:
             os.close(fd)
 
@@ -282,11 +293,11 @@ class Reader:
         """The whole file's bytes."""
         if self._zip is not None:
             return self._member(file)
-        chunks = []
-        with self.clip(file) as fd:
-            while block := os.read(fd, 1 << 20):
-                chunks.append(block)
-        return b"".join(chunks)
+        fd, size = open_regular(os.path.join(self.spec.path, file))
+        try:
+            return _read_fd(fd, size)
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         if self._zip is not None:
@@ -626,7 +637,7 @@ def _top_tree(p: Path) -> tuple[_Tree, str]:
     if not stat.S_ISREG(st.st_mode):
         raise DataError(f"{p} is {describe_mode(st.st_mode)}, not a folder or a zip file")
     try:
-        fd = open_regular(p)
+        fd = open_regular(p)[0]
     except OSError as exc:
         raise _fatal(p.name, getattr(exc, "kind", "unreadable"), f"{p}: cannot read ({_why(exc)})") from None
     with os.fdopen(fd, "rb") as fh:
