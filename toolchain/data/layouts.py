@@ -326,8 +326,8 @@ class _Tree:
         return self.identity + [[r, *self.files[r]] for r in sorted(set(rels)) if r in self.files]
 
     def problems(self) -> list[Problem]:
-        return [Problem(rel, "unreadable", f"{rel}: cannot list this folder ({why})",
-                        action="not read") for rel, why in self.unlisted.items()]
+        return [Problem(printable(rel), "unreadable", f"{printable(rel)}: cannot list this folder "
+                        f"({why})", action="not read") for rel, why in self.unlisted.items()]
 
     def absent(self, rel: str, where: str) -> Problem:
         """The problem for `rel`, named at `where`, that is not a readable file of the tree."""
