@@ -673,8 +673,10 @@ def open_layout(path: str | os.PathLike, split: str = "train") -> Layout:
         tree, kind = _top_tree(p)
         base = _kaggle_base(tree)
         for _ in range(MAX_NESTING):  # folder -> zip -> zip stored in the zip
+            if base is not None or tree.spec.length >= 0:
+                break
             inner = sorted(r for r in tree.files if PurePosixPath(r).name in KAGGLE_ZIPS)
-            if base is not None or tree.spec.length >= 0 or not inner:
+            if not inner:
                 break
             if tree.spec.kind == "zip":
                 tree = _nested_zip(tree, inner[0], cleanup)
