@@ -130,15 +130,20 @@ def _render(r: dict) -> None:
                  if m["chips"] is not None else "cannot map (a neuron's synapses exceed a core)")
         console.print(f"{name}: {where}; status {m['status']}; failed checks: {failed}")
     t = Table(title=f"Comparisons (input policy {r['input_policy']}; '>=' = lower bound)")
-    for col in ("SNN profile", "ANN", "ANN profile", "basis", "SNN", "ANN", "SNN latency", "verdict", "break-even"):
-        t.add_column(col)
+    for col in ("SNN profile", "ANN", "ANN profile", "basis", "SNN J", "ANN J", "verdict"):
+        t.add_column(col, overflow="fold")
     for cmp in r["comparisons"]:
         t.add_row(cmp["snn_profile"], cmp["ann_model"], cmp["ann_profile"], cmp["basis"],
                   (">= " if cmp["snn_lower_bound"] else "") + fmt_range(cmp["snn_energy_j"]),
-                  (">= " if cmp["ann_lower_bound"] else "") + fmt_range(cmp["ann_energy_j"]),
-                  fmt_range(cmp["snn_latency_s"], fmt_s), cmp["verdict"],
-                  cmp["breakeven"]["statement"] if cmp["basis"] != "unlike" else "")
+                  (">= " if cmp["ann_lower_bound"] else "") + fmt_range(cmp["ann_energy_j"]), cmp["verdict"])
     console.print(t)
+    for cmp in r["comparisons"]:
+        if cmp["basis"] != "unlike":
+            b = cmp["breakeven"]
+            console.print(f"{cmp['snn_profile']} vs {cmp['ann_model']} on {cmp['ann_profile']}: {cmp['reason']} "
+                          f"Break-even: {b['statement']} (SNN {fmt_range(b['snn_J_at_rate0'])} at rate 0, "
+                          f"{fmt_range(b['snn_J_at_rate1'])} at rate 1; SNN latency "
+                          f"{fmt_range(cmp['snn_latency_s'], fmt_s)}).")
     for kind, path in r.get("files", {}).items():
         console.print(f"{kind}: {path}")
 

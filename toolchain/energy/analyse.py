@@ -61,7 +61,12 @@ def analyse(ir: NetworkIR, x: np.ndarray, *, profiles: list, float_net=None, ann
 
     anns: [{"model": name, "onnx": path, "check": onnx check or None, "title": optional}] counted on the
     shared input; empty: the same-topology ReLU MLP (dense MACs only). aucs: {model name: AUC}."""
-    from toolchain.counts import ann_macs_from_sizes, count_classification, topology_from_float, topology_from_ir
+    from toolchain.counts import (
+        ann_macs_from_sizes,
+        count_classification,
+        topology_from_float,
+        topology_from_ir,
+    )
     from toolchain.counts.workload import ann_workload, snn_workload
     from toolchain.emulator import simulate
     from toolchain.energy.report import build_report

@@ -36,12 +36,13 @@ def verdict(kind: str, snn: dict[str, Any], ann: dict[str, Any],
     """(verdict, reason) for priced SNN `snn` against priced ANN `ann` on basis `kind`."""
     reasons = []
     if kind == "unlike":
-        reasons.append(f"unlike pair: {snn['profile']} ({snn['evidence_level']}) and {ann['profile']} "
-                       f"({ann['evidence_level']}) are different technology models, not a like-for-like basis")
+        reasons.append(f"unlike pair ({snn['evidence_level']} vs {ann['evidence_level']}, different technology "
+                       "models)")
     if mapping is not None and mapping["status"] != "fits":
-        what = ", ".join(mapping["failed"] or mapping["not_checked"])
+        checks = mapping["failed"] or mapping["not_checked"]
+        what = ", ".join(checks) if len(checks) <= 3 else f"{len(checks)} checks"
         reasons.append(f"the network {'does not map' if mapping['status'] == 'fails' else 'is not shown to map'} "
-                       f"onto {snn['profile']} ({'failed' if mapping['status'] == 'fails' else 'undecidable'}: {what})")
+                       f"onto {snn['profile']} ({'failed' if mapping['status'] == 'fails' else 'limit unknown'}: {what})")
     if mapping is not None and mapping.get("caveats"):
         reasons.append(f"{snn['profile']}'s core counts rest on stand-ins ({len(mapping['caveats'])} caveat(s))")
     for side, e in (("SNN", snn), ("ANN", ann)):
@@ -50,7 +51,8 @@ def verdict(kind: str, snn: dict[str, Any], ann: dict[str, Any],
     if reasons:
         return "no_verdict", " ".join(r[0].upper() + r[1:] + "." for r in reasons)
     s, a = snn["total_J"], ann["total_J"]
-    scope = f" ({snn['scope']})" if snn.get("scope") else ""
+    excluded = [k for k, c in snn["components"].items() if c["status"] == "excluded"]
+    scope = f"; {', '.join(excluded)} excluded on both sides (dynamic energy)" if excluded else ""
     if kind == "same_technology":
         lower = [s[k] < a[k] for k in (0, 1)]
         higher = [s[k] > a[k] for k in (0, 1)]
