@@ -195,7 +195,7 @@ def render_front(front: dict[str, Any]) -> str:
           f"> ESTIMATE. Energy per classification under input policy `{front['input_policy']}`, "
           f"{front['estimate']}; '≥' marks a lower bound (a cost the profile does not publish). Only cells priced "
           "on the same profile are comparable with each other.", "",
-          "| cell | median AUC (folds ok) | hidden firing rates | " + " | ".join(profs) + " |",
+          "| cell | median AUC (folds ok) | firing rates per LIF layer | " + " | ".join(profs) + " |",
           "|---|---|---|" + "---|" * len(profs)]
     for e in sorted(front["cells"], key=lambda e: (e["auc"] is None, -(e["auc"] or 0))):
         auc = "n/a" if e["auc"] is None else f"{e['auc']:.3f} ({e['n_ok']})"

@@ -45,9 +45,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from hardware_profiles import COMPONENT_NAMES
 from toolchain.core.errors import ConfigError
 
-COMPONENTS = ("compute", "weight_reads", "dram", "accumulator", "state", "neuron", "routing", "static")
+COMPONENTS = ("compute", *COMPONENT_NAMES)  # the profiles' [included] / [excluded] names, plus compute
 COMPONENT_TEXT = {
     "compute": "synaptic ops (SNN) or MACs (ANN)",
     "weight_reads": "weight reads from on-chip SRAM",
