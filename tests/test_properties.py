@@ -123,10 +123,8 @@ def ir_parts():
 
     rng = np.random.default_rng(0)
     ir, _ = quantize(float_net(rng, sizes=(6, 5, 2), num_steps=4), rng.random((8, 6)), QuantConfig())
-    tensors = {}
-    for i, layer in enumerate(ir.layers):
-        tensors[f"layers.{i}.weight"] = np.asarray(layer.weight, dtype=np.int32)
-        tensors[f"layers.{i}.bias_mant"] = np.asarray(layer.bias_mant, dtype=np.int32)
+    tensors = {f"layers.{i}.{name}": np.asarray(arr, dtype=np.int32)
+               for i, layer in enumerate(ir.layers) for name, arr in layer.tensors().items()}
     return ir.header(), tensors
 
 
@@ -138,7 +136,7 @@ TENSOR_EDITS = st.sampled_from(["none", "drop", "float", "shape", "huge"])
 def test_ir_file_edits_load_or_are_refused_naming_the_file(tmp_path, ir_parts, data):
     from toolchain.core import tensorfile
     from toolchain.ir import NetworkIR, load_ir
-    from toolchain.ir.io import KIND
+    from toolchain.ir.io import FILE_KIND as KIND
 
     header, tensors = ir_parts
     head = data.draw(edited(header, extra_keys=("num_steps", "encoding", "bits", "scale", "reset", "vth")))
@@ -234,7 +232,7 @@ def test_the_unedited_inputs_are_valid(tmp_path, ir_parts, net_file):
     from export.netx import load_netx
     from toolchain.core import tensorfile
     from toolchain.ir import load_ir
-    from toolchain.ir.io import KIND
+    from toolchain.ir.io import FILE_KIND as KIND
     from toolchain.pipeline.config import check_runs, validate_pipeline
     from toolchain.train.config import validate
 

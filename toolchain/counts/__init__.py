@@ -12,6 +12,8 @@
     membrane.py     membrane updates (NeuroBench MembraneUpdates), from membrane traces
     ann_macs.py     dense and effective MACs per layer of an ANN, read from its ONNX graph
     summary.py      all of the above per classification for one simulation result
+    workload.py     what pricing needs from any model (SNN or ANN), per layer and input policy
+                    ("zeros_skipped" / "dense"), with per-layer-kind weight-fetch rules
 
 Checked against the installed neurobench 2.3.0 code (where it and ../shared/notes disagree, the code
 wins): SynapticOperations binarises each layer call's input and weights (nonzero -> 1) and sums the

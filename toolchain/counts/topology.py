@@ -30,6 +30,7 @@ class NetworkShape:
     weight_bits: tuple[int, ...]  # per layer
     encoding: str = "graded_once"
     input_bits: int = 8  # graded payload bits (1 for spikes)
+    kinds: tuple[str, ...] = ()  # layer kind per layer ("dense", ...); empty: every layer dense
 
     @property
     def layers(self) -> list[tuple[int, int, int]]:
