@@ -1,6 +1,7 @@
 """Property tests (Hypothesis) for the validators and loaders that take outside input: random edits of
-a valid train config, pipeline config, IR file or netx .net file give either a valid object or a
-named refusal (a NeurodeployError naming the file or field), never any other exception."""
+a valid train config, pipeline config, IR file or netx .net file (run by netx, imported by read_netx)
+give either a valid object or a named refusal (a NeurodeployError naming the file or field), never
+any other exception."""
 
 from __future__ import annotations
 
@@ -187,7 +188,8 @@ def test_net_file_edits_load_or_are_refused_naming_the_file(tmp_path, net_file, 
 
     import h5py
 
-    from export.netx import _datasets_digest, load_netx
+    from export.netx import load_netx, read_netx
+    from export.netx.files import _datasets_digest
 
     original, ir = net_file
     path = tmp_path / f"edited-{uuid.uuid4().hex[:8]}.net"  # netx may keep an earlier example's file open
@@ -219,12 +221,13 @@ def test_net_file_edits_load_or_are_refused_naming_the_file(tmp_path, net_file, 
                 f.attrs["num_steps"] = value
             if redigest:  # an edit that keeps the digest consistent: the content itself is checked
                 f.attrs["neurodeploy_digest"] = _datasets_digest(f)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            load_netx(path, ir)
-    except NeurodeployError as exc:
-        assert _named(exc, str(path)), str(exc)
+    for load in (lambda: load_netx(path, ir), lambda: read_netx(path, num_steps=4), lambda: read_netx(path)):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                load()
+        except NeurodeployError as exc:
+            assert _named(exc, str(path)), str(exc)
 
 
 def test_the_unedited_inputs_are_valid(tmp_path, ir_parts, net_file):
@@ -240,6 +243,9 @@ def test_the_unedited_inputs_are_valid(tmp_path, ir_parts, net_file):
     check_runs(validate_pipeline(copy.deepcopy(PIPE), "pipe.toml"), "/data")
     header, tensors = ir_parts
     assert load_ir(tensorfile.save(tmp_path / "base.ndir", KIND, header, tensors)).num_steps == 4
+    from export.netx import read_netx
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert load_netx(*net_file) is not None
+        assert read_netx(net_file[0], num_steps=4).sizes == net_file[1].sizes
