@@ -44,6 +44,7 @@ from toolchain.counts.shapes import LayerShape
 
 _CHUNK = 1024  # output neurons per dense block (bounds the float mask to 4 * 1024 * n_in bytes)
 _ROWS = 4096  # event rows per conv block
+_ELEMS = 1 << 24  # and at most this many input or output values per block
 F32_EXACT = 2 ** 24
 
 
@@ -277,14 +278,15 @@ class ConvConnection(Connection):
         import torch.nn.functional as F
 
         terms = int(np.prod(self._k2.shape[1:]))
-        dtype = torch.float32 if terms < F32_EXACT else torch.float64
-        w = torch.from_numpy(self._k2.astype(np.float64)).to(dtype)
-        ev = np.asarray(events).reshape(events.shape[0], -1) != 0
+        np_dtype, dtype = (np.float32, torch.float32) if terms < F32_EXACT else (np.float64, torch.float64)
+        w = torch.from_numpy(self._k2.astype(np_dtype))
+        ev = np.asarray(events).reshape(events.shape[0], -1)
         out = np.empty((ev.shape[0], self.n_out), dtype=bool)
-        for start in range(0, ev.shape[0], _ROWS):
-            x = torch.from_numpy(ev[start:start + _ROWS].astype(np.float64)).to(dtype).reshape(-1, *self._in2)
+        rows = max(1, min(_ROWS, _ELEMS // max(self.n_in, self.n_out)))
+        for start in range(0, ev.shape[0], rows):
+            x = torch.from_numpy((ev[start:start + rows] != 0).astype(np_dtype)).reshape(-1, *self._in2)
             y = F.conv2d(x, w, stride=self._s2, padding=self._p2, dilation=self._d2, groups=int(self.groups))
-            out[start:start + _ROWS] = (y > 0).reshape(x.shape[0], -1).numpy()
+            out[start:start + rows] = (y > 0).reshape(x.shape[0], -1).numpy()
         return out
 
     def geometry(self) -> LayerShape:
