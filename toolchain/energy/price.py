@@ -22,7 +22,9 @@ that prices its side, under one input policy ("zeros_skipped" or "dense"), compo
                   ANN: every output activation written and read once: outputs x 2 x bits / 64 x local_memory_64b
     neuron        SNN: active x neuron_update_active + inactive x neuron_update_inactive (or all x
                   neuron_update); ANN: ReLU outputs x activation
-    routing       SNN on a chip: spikes x destination cores x spike_message (needs the chip mapping)
+    routing       SNN on a chip: spikes x destination cores x spike_message (needs the chip mapping: every
+                  core of a dense next layer, the mean number of boxes a spike feeds for a conv one, plus
+                  its own cores for a recurrent layer)
     static        static_per_chip x chips x latency (SNN on a chip); an ANN profile's static power if published
 A component the profile declares [included] (its cost is inside another figure, e.g. Loihi's synaptic
 op includes the synapse read; an all-in figure includes everything) or [excluded] (outside the
