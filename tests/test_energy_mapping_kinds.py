@@ -174,3 +174,33 @@ def test_loihi_profiles_say_how_they_store_conv_kernels():
         "resources.conv_weight_sharing")
     assert one.raw is True and one.evidence == "derived" and "nengo-loihi" in one.source and "lower bound" in one.note
     assert two.raw is True and two.evidence == "unpublished" and "assumed" in two.stand_in
+
+
+@pytest.mark.parametrize("kind", ["conv", "rec"])
+def test_energy_report_prices_conv_and_recurrent_networks(kind):
+    """A quantised conv (or recurrent) network with its float model, through `analyse`, on every kind of
+    profile: each layer keeps its kind in the counts, workloads and chip mapping, and the same-topology
+    ReLU network's MACs follow the layer geometry (conv: output elements x C_in/groups x kernel; recurrent:
+    (n_in + n_out) x n_out)."""
+    from tests.float_factory import float_conv_net, float_rec_net
+    from toolchain.energy.analyse import analyse
+    from toolchain.quantize import quantize
+
+    rng = np.random.default_rng(11)
+    net, n_in = (float_conv_net(rng, input_shape=(1, 12, 10), encoding="dc"), 120) if kind == "conv" else (
+        float_rec_net(rng), 20)
+    x = rng.random((20, n_in))
+    ir, _ = quantize(net, x)
+    profiles = [load_profile(p) for p in ("loihi", "loihi2", "horowitz45nm_int8", "horowitz45nm_fp32", "cpu")]
+    rep = analyse(ir, x[:4], profiles=profiles, float_net=net)
+    kinds = [la.kind for la in ir.spiking]
+    for model in ("snn_deployed", "snn_float"):
+        assert [la["kind"] for la in rep["models"][model]["layers"]] == kinds
+    for m in rep["mapping"].values():
+        assert [la["kind"] for la in m["layers"]] == kinds and all(la["cores"] >= 1 for la in m["layers"])
+    ann = rep["ann"]["ann_same_topology"]["layers"]
+    for la, layer in zip(ann, ir.spiking):
+        per_out = int(np.prod(layer.weight.shape[1:])) if layer.kind == "conv" else layer.n_in + (
+            layer.n_out if layer.kind == "dense_rec" else 0)
+        assert la["dense_macs"] == layer.n_out * per_out
+    assert rep["silicon"] == [] and rep["headline"]

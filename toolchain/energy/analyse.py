@@ -98,7 +98,7 @@ def analyse(ir: NetworkIR, x: np.ndarray, *, profiles: list, float_net=None, ann
         ftopo = topology_from_float(float_net, encoding=enc)
         fcounts = count_classification(ftopo, simulate_float(float_net, xq if ir.input.graded else x, seed=seed))
         all_counts.append(fcounts)
-        state = 32 * (1 + any(la.alpha for la in float_net.layers))  # fp32 mem (and cur when alpha > 0)
+        state = 32 * (1 + any(la.alpha for la in float_net.spiking))  # fp32 mem (and cur when alpha > 0)
         models.append(snn_workload(fcounts, model="snn_float", title=TITLES["snn_float"], auc=aucs.get("snn_float"),
                                    source="float snntorch model", state_bits=state, topo=ftopo))
     raw_anns, checks = {}, {}
