@@ -73,7 +73,9 @@ Known terms (anything else is refused):
                shared_core_memory (flag: synaptic_memory_per_core also holds neuron state),
                neuron_state_bits (memory per neuron charged against a shared core memory),
                onchip_weight_memory (capacity of the on-chip SRAM for weights; more goes to DRAM),
-               accumulator_bits (width of a partial sum / membrane input)
+               accumulator_bits (width of a partial sum / membrane input),
+               conv_weight_sharing (flag: a convolutional kernel is stored once per core and indexed by
+               every input axon; false or absent: conv synapses are expanded per input axon)
     anchors:   any name (energy units)
 """
 
@@ -114,7 +116,7 @@ TERMS: dict[str, tuple[str, ...] | None] = {
                   "axons_out_per_core", "weight_bits_min", "weight_bits_max", "cores_per_chip",
                   "neurons_per_chip", "synapses_per_chip", "graded_spikes", "synapse_list_header_bits",
                   "synapse_list_max_entries", "memory_word_bits", "shared_core_memory", "neuron_state_bits",
-                  "onchip_weight_memory", "accumulator_bits"),
+                  "onchip_weight_memory", "accumulator_bits", "conv_weight_sharing"),
     "anchors": None,  # free names
 }
 PROFILE_KEYS = ("name", "kind", "title", "node", "voltage", "precision_bits", "technology", "evidence_level",

@@ -38,7 +38,8 @@ def _features(data: Optional[Path], ir, clips: int):
     n_in = ir.input.n_in
     if data is None:
         raise ConfigError("counting spikes needs input clips: pass --data FEATURES.npy (or .npz), an array "
-                          f"[N, {n_in}] (or [N, *shape]) of features in [0, 1], or a training run folder")
+                          f"[N, {n_in}] (or [N, *shape]) of features in [0, 1], or a training run folder; or "
+                          "--inputs X.npy with inputs in the network's own form")
     if clips < 1:
         raise ConfigError(f"--clips {clips}: must be >= 1")
     if data.is_dir() and (data / "manifest.json").is_file():
@@ -56,6 +57,20 @@ def _features(data: Optional[Path], ir, clips: int):
     if x.shape[1] != n_in:
         raise DataError(f"--data {data}: {x.shape[1]} values per clip but the network takes {n_in}")
     return x
+
+
+def _inputs(data: Optional[Path], inputs: Optional[Path], ir, clips: int):
+    """The clips to count: features from --data, or inputs in the IR's own form from --inputs."""
+    if inputs is None:
+        return _features(data, ir, clips)
+    if data is not None:
+        raise ConfigError("give either --data (features or a data set) or --inputs X.npy (inputs in the network's "
+                          "own form), not both")
+    if clips < 1:
+        raise ConfigError(f"--clips {clips}: must be >= 1")
+    from toolchain.deploy.features import load_ir_inputs
+
+    return load_ir_inputs(str(inputs), ir)[:clips]
 
 
 def _named(values: list[str]) -> list[tuple[str | None, str]]:
@@ -145,8 +160,40 @@ def _render(r: dict) -> None:
                           f"Break-even: {b['statement']} (SNN {fmt_range(b['snn_J_at_rate0'])} at rate 0, "
                           f"{fmt_range(b['snn_J_at_rate1'])} at rate 1; SNN latency "
                           f"{fmt_range(cmp['snn_latency_s'], fmt_s)}).")
+    for check in r.get("silicon", []):
+        _render_silicon(check)
     for kind, path in r.get("files", {}).items():
         console.print(f"{kind}: {escape(str(path))}")
+
+
+def _render_silicon(c: dict) -> None:
+    """Predicted vs measured for a network with a silicon measurement (toolchain.energy.silicon)."""
+    from rich.table import Table
+
+    from toolchain.energy.report import fmt_range
+    from toolchain.energy.silicon import fmt_value
+
+    t = Table(title=f"Checked against silicon: {c['title']} (profile {c['profile']}, policy {c['policy']})")
+    for col in ("quantity", "predicted", "measured", "predicted / measured", "note"):
+        t.add_column(col, overflow="fold")
+    for row in c["rows"]:
+        t.add_row(row["quantity"], fmt_value(row, "predicted"), fmt_value(row, "measured"),
+                  fmt_range(row["ratio"], lambda v: f"{v:.3g}x") if row["ratio"] else "n/a", row["note"])
+    console.print(t)
+    t = Table(title="Cores per layer: predicted vs Lava's Loihi 2 compiler")
+    for col in ("layer", "kind", "predicted", "measured", "neurons/core predicted", "neurons/core measured",
+                "bound by"):
+        t.add_column(col)
+    for la in c["layers"]:
+        t.add_row(la["layer"], la["kind"], str(la["predicted"]), str(la["measured"]),
+                  str(la["predicted_neurons_per_core"]), str(la["measured_neurons_per_core"]), la["bound_by"])
+    console.print(t)
+    console.print("[bold]Where the model is off:[/]")
+    for line in c["findings"]:
+        console.print(f"- {line}", markup=False)
+    for line in [c["not_fitted"], *[f"Not independent: {s}." for s in c["shared_inputs"]], c["input_note"],
+                 *([f"The predicted total is a lower bound: {'; '.join(c['lower_bound'])}."] if c["lower_bound"] else [])]:
+        console.print(line, markup=False)
 
 
 @app.command()
@@ -162,6 +209,10 @@ def energy(
     data: Optional[Path] = typer.Option(None, "--data", help="Features .npy/.npz [N, n_in] in [0, 1], a "
                                         "training run folder (its validation clips), or a data set (Kaggle "
                                         "folder or zip; the IR's representation is applied)."),
+    inputs: Optional[Path] = typer.Option(None, "--inputs", help="X.npy instead of --data: one input per clip "
+                                          "in the network's own form (features in [0, 1]; spike trains "
+                                          "[clips, steps, ...]; biases, e.g. an imported lava-dl network's "
+                                          "frames, channels first)."),
     clips: int = typer.Option(16, "--clips", min=1, help="Clips to simulate (the first N of --data)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: <Q folder>/energy)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the input spike trains (spike encodings)."),
@@ -179,11 +230,11 @@ def energy(
     ir, net = load_deployment(q)  # net: the float model the IR came from, if beside it (quantisation's effect)
     profiles = [load_profile(p) for p in (profile or list_profiles())]
     aucs = _aucs(auc)
-    x = _features(data, ir, clips)
+    x = _inputs(data, inputs, ir, clips)
     out_dir = out or ((q if q.is_dir() else q.parent) / "energy")
     float_file = ir_path.parent / FLOAT_FILE
     report = analyse(ir, x, profiles=profiles, float_net=net, anns=_ann_specs(ann, x, out_dir), aucs=aucs,
-                     seed=seed, network={"source": str(ir_path), "data": str(data),
+                     seed=seed, network={"source": str(ir_path), "data": str(data if inputs is None else inputs),
                                          "float_model": str(float_file) if net is not None else None})
     report["files"] = {k: str(v) for k, v in write_report(report, out_dir).items()}
     emit(report, as_json, _render)

@@ -168,3 +168,29 @@ def ann_macs_from_sizes(sizes: list[int]) -> dict[str, Any]:
             "layers": layers, "dense_macs": int(sum(la["dense_macs"] for la in layers)),
             "effective_macs": None, "activations": int(sum(sizes[1:-1])), "relu_outputs": list(sizes[1:-1]),
             "parameters": int(sum(la["weights"] for la in layers)), "samples": 0}
+
+
+def ann_macs_from_topology(topo) -> dict[str, Any]:
+    """Dense MACs of the same-topology ReLU network of a Topology with conv or recurrent layers (an
+    input population has no ANN counterpart: the ANN takes the input values themselves). Per layer:
+    dense n_in x n_out; conv output elements x C_in/groups x kernel size (as `ann_macs_from_onnx` counts
+    Conv, padding included); dense_rec (n_in + n_out) x n_out per sample (an Elman layer evaluated once).
+    Effective MACs need activations and are left unknown."""
+    layers = []
+    conns = [c for c in topo.connections if c.kind != "input"]
+    for conn in conns:
+        if conn.kind == "conv":
+            dense = conn.n_out * int(np.prod(conn.mask.shape[1:]))
+            op = "Conv"
+        else:
+            dense = conn.n_in * conn.n_out + (conn.n_out * conn.n_out if conn.recurrent else 0)
+            op = "Gemm"
+        layers.append({"name": conn.name, "op": op, "weights": int(conn.stored_weights),
+                       "nonzero_weights": int(conn.stored_weights), "dense_macs": int(dense),
+                       "inputs": int(conn.n_in), "outputs": int(conn.n_out), "effective_macs": None})
+    kinds = "-".join(c.kind for c in conns)
+    relu = [c.n_out for c in conns[:-1]]
+    return {"source": f"same-topology ReLU network ({kinds}; dense MACs from the layer geometry)",
+            "layers": layers, "dense_macs": int(sum(la["dense_macs"] for la in layers)),
+            "effective_macs": None, "activations": int(sum(relu)), "relu_outputs": relu,
+            "parameters": int(sum(la["weights"] for la in layers)), "samples": 0}

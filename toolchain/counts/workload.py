@@ -10,13 +10,20 @@ A workload is plain data (JSON-able), one per model in a comparison:
 and each layer (all counts per classification, i.e. per clip over all of its T steps, averaged over the
 clips counted):
 
-    name, kind ("dense", "conv", ...: selects the per-kind functions below and in energy.mapping),
+    name, kind ("dense", "conv", "dense_rec", "input", ...: selects the per-kind functions below and in
+                                 energy.mapping)
     n_in, n_out                  inputs and neurons (outputs) of the layer; for a conv layer per sample
-    weights, nonzero_weights     stored weights and those that are not zero
+    weights, nonzero_weights     stored weights (a conv kernel once) and those that are not zero
+    synapses, nonzero_synapses   (SNN) synapses, zeros included, and nonzero ones (a conv layer's expanded)
     weight_bits                  None: the pricing profile's precision
-    op                           "graded" (weight x payload, MAC-like), "binary" (an accumulate, AC) or "mac"
+    op                           "graded" (weight x payload, MAC-like), "binary" (an accumulate, AC), "mac",
+                                 or "none" (an input population: no synapses)
     ops                          {"zeros_skipped": effective ops, "dense": dense ops}
     ops_per_step                 (SNN) the same per step, [T] each
+    rec_ops[, rec_ops_per_step]  (SNN, recurrent layers) the part of ops done by the recurrent synapses on the
+                                 layer's own spikes: always binary ACs, whatever `op` says of the rest
+    input_driven                 (SNN) the layer's feed-forward ops come from the network input (so they do
+                                 not change with the network's spike rate)
     effective_ops, dense_ops     the same two numbers under their JSON names
     weight_fetches               {policy: weights read from memory}, from the layer kind (see LAYER_KINDS)
     outputs                      values written per classification: neuron-steps (SNN) or output elements (ANN)
@@ -55,10 +62,13 @@ POLICY_TEXT = {
 }
 CUBA_STATE_BITS = 48  # u and v, 24 bits each (toolchain.ir.graph: the deployed fixed-point state)
 
-# kind -> weight fetches for `ops` ops of layer `la` (see module docstring)
+# kind -> weight fetches for `ops` ops of layer `la` (see module docstring); a recurrent layer's
+# W_rec is used like a dense layer's W (no reuse at batch 1), an input population has no weights
 LAYER_KINDS: dict[str, Callable[[dict[str, Any], float], float]] = {
     "dense": lambda la, ops: float(ops),
+    "dense_rec": lambda la, ops: float(ops),
     "conv": lambda la, ops: float(la["weights"]) if ops > 0 else 0.0,
+    "input": lambda la, ops: 0.0,
 }
 
 
@@ -84,15 +94,18 @@ def _finish(la: dict[str, Any]) -> dict[str, Any]:
 def snn_workload(counts: dict[str, Any], *, model: str, source: str, title: str | None = None,
                  auc: float | None = None, state_bits: int = CUBA_STATE_BITS, kinds: list[str] | None = None,
                  topo=None) -> dict[str, Any]:
-    """The workload of an SNN from its counts (`toolchain.counts.count_classification`); `topo` (its
-    Topology) gives each layer's neurons that have a nonzero weight (`reachable_neurons`)."""
+    """The workload of an SNN from its counts (`toolchain.counts.count_classification`); each layer's kind
+    is the one its counts name (else `kinds`, else the Topology `topo`'s, else dense)."""
     layers = []
+    T = int(counts["num_steps"])
     for i, la in enumerate(counts["layers"]):
+        kind = la.get("kind") or (kinds[i] if kinds else (topo.kinds[i] if topo is not None else "dense"))
         out = {
-            "name": la["name"], "kind": (kinds or ["dense"] * len(counts["layers"]))[i],
-            "n_in": la["n_in"], "n_out": la["n_out"], "weights": la["synapses"],
-            "nonzero_weights": la["nonzero_synapses"], "weight_bits": int(counts["weight_bits"][i]),
-            "op": la["op_kind"],
+            "name": la["name"], "kind": kind,
+            "n_in": la["n_in"], "n_out": la["n_out"], "weights": la.get("stored_weights", la["synapses"]),
+            "nonzero_weights": la.get("nonzero_weights", la["nonzero_synapses"]),
+            "synapses": la["synapses"], "nonzero_synapses": la["nonzero_synapses"],
+            "weight_bits": int(counts["weight_bits"][i]), "op": la["op_kind"], "input_driven": i == 0,
             "ops": {"zeros_skipped": la["effective_synops"]["mean"], "dense": float(la["dense_synops"])},
             "ops_per_step": {"zeros_skipped": list(la["effective_synops"]["per_step"]),
                              "dense": [float(v) for v in la["dense_synops_per_step"]]},
@@ -103,11 +116,17 @@ def snn_workload(counts: dict[str, Any], *, model: str, source: str, title: str 
             "spikes": la["spikes"]["mean"], "spikes_per_step": list(la["spikes"]["per_step"]),
             "activations": 0.0,
         }
-        if topo is not None:
-            out["reachable_neurons"] = int(topo.masks[i].any(axis=1).sum())
+        if la.get("reachable_neurons") is not None:
+            out["reachable_neurons"] = int(la["reachable_neurons"])
+        if la.get("recurrent_synops"):
+            n = int(la["n_out"])
+            out["rec_nonzero_synapses"] = int(la.get("nonzero_recurrent_synapses", 0))
+            out["rec_ops"] = {"zeros_skipped": la["recurrent_synops"]["mean"], "dense": float(n * n * T)}
+            out["rec_ops_per_step"] = {"zeros_skipped": list(la["recurrent_synops"]["per_step"]),
+                                       "dense": [float(n * n)] * T}
         layers.append(_finish(out))
     return {"model": model, "title": title or model, "kind": "snn", "source": source, "backend": counts.get("backend"),
-            "num_steps": int(counts["num_steps"]), "encoding": counts.get("encoding"), "auc": auc,
+            "num_steps": T, "encoding": counts.get("encoding"), "auc": auc,
             "clips": counts.get("clips"), "exact": True, "inexact": [], "layers": layers}
 
 
@@ -145,25 +164,37 @@ def ann_workload(ann: dict[str, Any], *, model: str, title: str | None = None,
 def snn_at_rate(work: dict[str, Any], rate: float) -> dict[str, Any]:
     """The workload if every LIF neuron spiked at `rate` spikes per step (break-even analysis).
 
-    Only activity-driven entries change: spikes of every layer (rate x n_out per step), the hidden
-    layers' ops (each presynaptic spike drives its nonzero fan-out: rate x nonzero weights per step,
-    under either policy since spikes are events), their active neuron updates (rate x the neurons that
-    have a nonzero weight, a linear stand-in for the probability that some input spiked) and weight
-    fetches. Layer 1 (the input) is unchanged."""
+    Only activity-driven entries change: spikes of every layer (rate x n_out per step), the ops that
+    spikes drive (each presynaptic spike drives its nonzero fan-out: rate x nonzero synapses per step,
+    under either policy since spikes are events; a recurrent layer's own-spike ops likewise), the
+    active neuron updates of the layers that spikes drive (rate x the neurons that have a nonzero
+    synapse, a linear stand-in for the probability that some input spiked) and weight fetches. The
+    feed-forward ops of a layer driven by the network input (layer 1) are unchanged."""
     out = copy.deepcopy(work)
     T = out["num_steps"]
     for i, la in enumerate(out["layers"]):
         la["spikes_per_step"] = [rate * la["n_out"]] * T
         la["spikes"] = rate * la["n_out"] * T
-        if i == 0:
+        rec = la.get("rec_ops")
+        rec_nz = la.get("rec_nonzero_synapses", 0) if rec else 0
+        driven = la.get("input_driven", i == 0)
+        if rec:
+            la["rec_ops_per_step"]["zeros_skipped"] = [rate * rec_nz] * T
+            la["rec_ops"]["zeros_skipped"] = rate * rec_nz * T
+        if driven and not rec:
             continue
-        per = [rate * la["nonzero_weights"]] * T
-        for p in POLICIES:
-            if la["op"] == "binary" and p == "zeros_skipped":
-                la["ops_per_step"][p] = list(per)
-                la["ops"][p] = float(sum(per))
-        reach = la.get("reachable_neurons", la["n_out"])
-        la["active_per_step"] = [rate * reach] * T
-        la["active_neuron_steps"] = rate * reach * T
+        if not driven and la["op"] == "binary":
+            nz = la.get("nonzero_synapses", la["nonzero_weights"])
+            la["ops_per_step"]["zeros_skipped"] = [rate * nz] * T
+            la["ops"]["zeros_skipped"] = rate * nz * T
+        elif rec:  # input-driven feed-forward part kept, the recurrent part repriced
+            old_rec = work["layers"][i]["rec_ops_per_step"]["zeros_skipped"]
+            ff = [a - b for a, b in zip(work["layers"][i]["ops_per_step"]["zeros_skipped"], old_rec)]
+            la["ops_per_step"]["zeros_skipped"] = [f + rate * rec_nz for f in ff]
+            la["ops"]["zeros_skipped"] = float(sum(la["ops_per_step"]["zeros_skipped"]))
+        if not driven:
+            reach = la.get("reachable_neurons", la["n_out"])
+            la["active_per_step"] = [rate * reach] * T
+            la["active_neuron_steps"] = rate * reach * T
         _finish(la)
     return out

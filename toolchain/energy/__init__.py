@@ -1,7 +1,9 @@
 """Energy per classification: chip mapping, pricing workloads against hardware profiles, verdicts.
 
     mapping.py    cores and chips a network needs on a neuromorphic profile (synapse lists with their
-                  headers and word rounding, shared core memory, design-rule checks)
+                  headers and word rounding, shared core memory, design-rule checks), a planner per
+                  layer kind (dense, dense_rec, conv, input)
+    conv_mapping.py  a conv layer's boxes per core, core memory (shared kernel or expanded lists) and fan-in
     price.py      a workload (toolchain.counts.workload: SNN or ANN) x a profile's constants, component
                   by component (compute, weight reads, DRAM, accumulator, state, neuron, routing, static),
                   [lo, hi] ranges, latency and energy-delay product, lower-bound flags
@@ -10,6 +12,7 @@
     report.py     the report as JSON, markdown and PNGs, with every constant's source
     front.py      the accuracy-energy front of a sweep folder
     analyse.py    from a quantised network, clips and ANN baselines to the report (one shared input)
+    silicon.py    predicted vs measured for a network with a silicon measurement (hardware_profiles/measured)
 Every energy figure is an estimate from published constants; counts come from `toolchain.counts`.
 """
 

@@ -20,7 +20,8 @@ import numpy as np
 from toolchain.ir.graph import NetworkIR
 
 TITLES = {"snn_deployed": "the deployed SNN", "snn_float": "the float SNN", "ann_mlp": "the ANN MLP",
-          "cnn": "the CNN", "mlp_same_topology": "the same-topology ReLU MLP"}
+          "cnn": "the CNN", "mlp_same_topology": "the same-topology ReLU MLP",
+          "ann_same_topology": "the same-topology ReLU network"}
 
 
 def shared_input(ir: NetworkIR, x: np.ndarray, seed: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
@@ -33,6 +34,16 @@ def shared_input(ir: NetworkIR, x: np.ndarray, seed: int = 0) -> tuple[np.ndarra
         note = (f"every model is counted on the deployed SNN's input: x_int = round(x x {ir.input.scale:g}) "
                 f"({ir.input.bits}-bit, `{ir.input.encoding}`); the float SNN and the ANNs receive x_int / "
                 f"{ir.input.scale:g}, the same values with the same zeros")
+        nonzero = float(np.count_nonzero(enc)) / enc.size
+    elif ir.input.encoding == "bias":
+        xq = enc.reshape(enc.shape[0], -1).astype(np.float64)
+        note = ("the deployed SNN's input population is driven by each clip's values as biases (nothing is sent); "
+                "the ANNs receive the same values")
+        nonzero = float(np.count_nonzero(xq)) / xq.size
+    elif ir.input.spike_encoder is None:
+        xq = np.asarray(enc, dtype=np.float64).mean(axis=1).reshape(enc.shape[0], -1)
+        note = ("the deployed SNN receives the given binary spike trains; the ANNs receive each input's spikes per "
+                "step (not the same values: zero-skipping compares spikes with rates)")
         nonzero = float(np.count_nonzero(enc)) / enc.size
     else:
         xq = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
@@ -63,6 +74,7 @@ def analyse(ir: NetworkIR, x: np.ndarray, *, profiles: list, float_net=None, ann
     shared input; empty: the same-topology ReLU MLP (dense MACs only). aucs: {model name: AUC}."""
     from toolchain.counts import (
         ann_macs_from_sizes,
+        ann_macs_from_topology,
         count_classification,
         topology_from_float,
         topology_from_ir,
@@ -86,7 +98,7 @@ def analyse(ir: NetworkIR, x: np.ndarray, *, profiles: list, float_net=None, ann
         ftopo = topology_from_float(float_net, encoding=enc)
         fcounts = count_classification(ftopo, simulate_float(float_net, xq if ir.input.graded else x, seed=seed))
         all_counts.append(fcounts)
-        state = 32 * (1 + any(la.alpha for la in float_net.layers))  # fp32 mem (and cur when alpha > 0)
+        state = 32 * (1 + any(la.alpha for la in float_net.spiking))  # fp32 mem (and cur when alpha > 0)
         models.append(snn_workload(fcounts, model="snn_float", title=TITLES["snn_float"], auc=aucs.get("snn_float"),
                                    source="float snntorch model", state_bits=state, topo=ftopo))
     raw_anns, checks = {}, {}
@@ -96,9 +108,15 @@ def analyse(ir: NetworkIR, x: np.ndarray, *, profiles: list, float_net=None, ann
         models.append(ann_workload(raw, model=spec["model"], auc=aucs.get(spec["model"]),
                                    title=spec.get("title") or TITLES.get(spec["model"], f"the ANN {spec['model']}")))
     if not anns:
-        raw = ann_macs_from_sizes(ir.sizes)
-        raw_anns["mlp_same_topology"] = raw
-        models.append(ann_workload(raw, model="mlp_same_topology", title=TITLES["mlp_same_topology"]))
+        dense_only = all(k == "dense" for k in topo.kinds)
+        name = "mlp_same_topology" if dense_only else "ann_same_topology"
+        raw = ann_macs_from_sizes(ir.sizes) if dense_only else ann_macs_from_topology(topo)
+        raw_anns[name] = raw
+        models.append(ann_workload(raw, model=name, title=TITLES[name]))
     meta = {"name": ir.name, "clips": int(x.shape[0]), "seed": seed, **(network or {})}
-    return build_report(meta, topo.shape(), models, profiles, counts=all_counts, anns=raw_anns,
-                        onnx_checks=checks, shared_input=shared)
+    report = build_report(meta, topo.shape(), models, profiles, counts=all_counts, anns=raw_anns,
+                          onnx_checks=checks, shared_input=shared)
+    from toolchain.energy.silicon import silicon_checks
+
+    report["silicon"] = silicon_checks(ir, report)
+    return report

@@ -22,7 +22,9 @@ that prices its side, under one input policy ("zeros_skipped" or "dense"), compo
                   ANN: every output activation written and read once: outputs x 2 x bits / 64 x local_memory_64b
     neuron        SNN: active x neuron_update_active + inactive x neuron_update_inactive (or all x
                   neuron_update); ANN: ReLU outputs x activation
-    routing       SNN on a chip: spikes x destination cores x spike_message (needs the chip mapping)
+    routing       SNN on a chip: spikes x destination cores x spike_message (needs the chip mapping: every
+                  core of a dense next layer, the mean number of boxes a spike feeds for a conv one, plus
+                  its own cores for a recurrent layer)
     static        static_per_chip x chips x latency (SNN on a chip); an ANN profile's static power if published
 A component the profile declares [included] (its cost is inside another figure, e.g. Loihi's synaptic
 op includes the synapse read; an all-in figure includes everything) or [excluded] (outside the
@@ -85,13 +87,15 @@ class _Ctx:
         return c
 
     def ops(self, la: dict[str, Any]) -> float:
-        return la["ops"][self.policy_for(la)]
+        return sum(part["ops"][self.policy_for(part)] for part in op_parts(la))
 
     def ops_per_step(self, la: dict[str, Any]) -> list[float]:
-        return la["ops_per_step"][self.policy_for(la)]
+        per = [part["ops_per_step"][self.policy_for(part)] for part in op_parts(la)]
+        return [sum(v) for v in zip(*per)]
 
     def policy_for(self, la: dict[str, Any]) -> str:
-        """The policy a layer's ops follow: spikes are events on an event-driven chip whatever the policy."""
+        """The policy a layer's (or part's) ops follow: spikes are events on an event-driven chip whatever
+        the policy."""
         return "zeros_skipped" if self.event_driven and la["op"] == "binary" else self.policy
 
     def weight_bits(self, la: dict[str, Any]) -> int:
@@ -107,22 +111,38 @@ def _term(component: str, label: str, count: float, const, *, factor: float = 1.
             "per_event_J": per, "energy_J": [count * per[0], count * per[1]], "layer": layer}
 
 
+def op_parts(la: dict[str, Any]) -> list[dict[str, Any]]:
+    """A layer's ops by op kind: one part, or for a recurrent layer whose feed-forward ops are not ACs
+    (a graded input layer) two: those ops and the recurrent synapses' ACs (`rec_ops`)."""
+    rec = la.get("rec_ops")
+    if not rec or la["op"] == "binary":
+        return [{"op": la["op"], "ops": la["ops"], "ops_per_step": la.get("ops_per_step", {})}]
+    ff = {p: la["ops"][p] - rec[p] for p in la["ops"]}
+    ff_steps = {p: [a - b for a, b in zip(la["ops_per_step"][p], la["rec_ops_per_step"][p])] for p in la["ops"]}
+    return [{"op": la["op"], "ops": ff, "ops_per_step": ff_steps},
+            {"op": "binary", "ops": rec, "ops_per_step": la["rec_ops_per_step"], "recurrent": True}]
+
+
 def _compute(ctx: _Ctx):
     terms, notes = [], []
     for i, la in enumerate(ctx.work["layers"]):
-        if la["op"] == "mac":
-            const, what = ctx.const("energy.mac"), "MACs"
-        else:
-            key = "energy.graded_synop" if la["op"] == "graded" else "energy.synop"
-            const = ctx.const(key)
+        for part in op_parts(la):
+            if part["op"] == "none":
+                continue  # an input population: no synapses
+            if part["op"] == "mac":
+                const, what = ctx.const("energy.mac"), "MACs"
+            else:
+                key = "energy.graded_synop" if part["op"] == "graded" else "energy.synop"
+                const = ctx.const(key)
+                if const is None:
+                    const = ctx.const("energy.synop")
+                    notes.append(f"no {key}: layer {i + 1}'s graded ops priced as binary synaptic ops")
+                what = "graded ops (weight x payload)" if part["op"] == "graded" else "synaptic ops (AC)"
+                what += " of the recurrent synapses" if part.get("recurrent") else ""
             if const is None:
-                const = ctx.const("energy.synop")
-                notes.append(f"no {key}: layer {i + 1}'s graded ops priced as binary synaptic ops")
-            what = "graded ops (weight x payload)" if la["op"] == "graded" else "synaptic ops (AC)"
-        if const is None:
-            return "not priced", [], f"no energy per op for layer {i + 1}"
-        terms.append(_term("compute", f"layer {i + 1} {what} [{ctx.policy_for(la)}]", ctx.ops(la), const,
-                           layer=i + 1))
+                return "not priced", [], f"no energy per op for layer {i + 1}"
+            pol = ctx.policy_for(part)
+            terms.append(_term("compute", f"layer {i + 1} {what} [{pol}]", part["ops"][pol], const, layer=i + 1))
     return "priced", terms, "; ".join(notes)
 
 
@@ -230,12 +250,18 @@ def _neuron(ctx: _Ctx):
     return "priced", terms, ""
 
 
-def _destinations(ctx: _Ctx) -> list[int] | None:
-    """Destination cores of each layer's spikes (every core of the next layer; 1 sink for the last)."""
+def _destinations(ctx: _Ctx) -> list[float] | None:
+    """Destination cores per spike of each layer (toolchain.energy.mapping.destinations): the next layer's
+    cores its synapses reach (all of a dense layer's, the mean number of boxes an input feeds for a conv
+    layer), plus its own cores when recurrent; 1 sink for the last."""
     layers = (ctx.mapping or {}).get("layers")
     if not layers or any(not la["cores"] for la in layers):
         return None
-    return [layers[i + 1]["cores"] for i in range(len(layers) - 1)] + [1]
+    out = []
+    for i, la in enumerate(layers):
+        nxt = layers[i + 1].get("dest_cores", layers[i + 1]["cores"]) if i + 1 < len(layers) else 1
+        out.append(float(nxt) + (la["cores"] if la.get("recurrent") else 0))
+    return out
 
 
 def _routing(ctx: _Ctx):
@@ -247,7 +273,7 @@ def _routing(ctx: _Ctx):
     dest = _destinations(ctx)
     if dest is None:
         return "not priced", [], "no chip mapping (the network does not map): destination cores unknown"
-    terms = [_term("routing", f"layer {i + 1} spike messages (spikes x {d} destination core(s))",
+    terms = [_term("routing", f"layer {i + 1} spike messages (spikes x {d:.4g} destination core(s))",
                    la["spikes"] * d, msg, layer=i + 1) for i, (la, d) in enumerate(zip(ctx.work["layers"], dest))]
     return "priced", terms, "tile hops not priced (placement not modelled)"
 

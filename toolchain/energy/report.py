@@ -24,6 +24,7 @@ from toolchain.energy.mapping import map_network
 from toolchain.energy.price import COMPONENT_TEXT, COMPONENTS, LABEL, price
 
 PRIMARY = "zeros_skipped"
+OP_TEXT = {"graded": "MAC-like", "binary": "AC", "none": "none"}
 
 
 def snn_model_for(profile, snn_models: dict[str, Any]) -> str:
@@ -130,6 +131,10 @@ def render_markdown(rep: dict[str, Any]) -> str:
           f"**Headline (estimate).** {rep['headline']}", "",
           f"> **{rep['label']}.** Counts are exact for the clip(s) simulated; energies are estimates whose ranges "
           "come from the constants' ranges. '≥' marks a total that is a lower bound (a cost not priced).", ""]
+    for check in rep.get("silicon", []):
+        from toolchain.energy.silicon import render_check
+
+        md += render_check(check)
     md += _input_section(rep)
     for pol in (rep["input_policy"], *[p for p in POLICIES if p != rep["input_policy"]]):
         md += _comparisons_section(rep, pol)
@@ -256,7 +261,7 @@ def _workload_section(rep: dict[str, Any]) -> list[str]:
           "|---|---|---|---|---|---|---|---|---|"]
     for model, w in rep["models"].items():
         for la in w["layers"]:
-            op = {"graded": "graded (MAC-like)", "binary": "AC", "mac": "MAC"}[la["op"]]
+            op = {"graded": "graded (MAC-like)", "binary": "AC", "mac": "MAC", "none": "none (no synapses)"}[la["op"]]
             md.append(f"| {model} | {la['name']} | {la['kind']} | {op} | {la['n_in']} -> {la['n_out']} "
                       f"| {_num(la['effective_ops'])} | {_num(la['dense_ops'])} "
                       f"| {_num(la['weight_fetches']['zeros_skipped'])} | {_num(la['outputs'])} |")
@@ -279,7 +284,7 @@ def _activity_section(c: dict[str, Any]) -> list[str]:
     for i, la in enumerate(c["layers"]):
         name = f"{i + 1} (input: {c['encoding']}, {c['input_layer']['sent']})" if i == 0 else str(i + 1)
         e = la["effective_synops"]
-        md.append(f"| {name} | {la['n_in']} -> {la['n_out']} | {'MAC-like' if la['op_kind'] == 'graded' else 'AC'} "
+        md.append(f"| {name} | {la['n_in']} -> {la['n_out']} | {OP_TEXT[la['op_kind']]} "
                   f"| {_num(e['mean'])} [{_num(e['p5'])}, {_num(e['p95'])}] | {_num(la['dense_synops'])} "
                   f"| {_num(la['spikes']['mean'])} | {la['spike_rate']:.4f} | {_num(la['neuron_updates'])} "
                   f"| {_num(la['active_neuron_updates']['mean'])} |")
@@ -293,11 +298,13 @@ def _activity_section(c: dict[str, Any]) -> list[str]:
 def _mapping_section(mapping: dict[str, Any]) -> list[str]:
     md = ["## Chip mapping", ""]
     for name, m in mapping.items():
-        cores = ", ".join(f"{la['cores']}" for la in m["layers"])
+        cores = ", ".join(f"{la['name'] + ' ' if la.get('name') else ''}{la['cores']}" for la in m["layers"])
         md += [f"### {m['title']} (`{name}`): {m['chips'] if m['chips'] is not None else 'cannot map'} chip(s), "
                f"{m['cores'] if m['cores'] is not None else 'n/a'} cores (per layer: {cores}); status `{m['status']}`", "",
                f"Assumptions: {m['assumptions']}."]
         md += [f"- caveat: {c}" for c in m.get("caveats", [])]
+        blocks = [f"{la.get('name') or la['layer']}: {la['block']}" for la in m["layers"] if la.get("block")]
+        md += [f"- a core holds (conv layers): {'; '.join(blocks)}"] if blocks else []
         md += ["", "| check | result | value | limit | detail |", "|---|---|---|---|---|"]
         for ck in m["checks"]:
             res = {True: "pass", False: "**FAIL**", None: "unknown (limit unpublished or value inside its range)"}[ck["passed"]]
