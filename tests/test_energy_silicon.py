@@ -13,13 +13,12 @@ from typer.testing import CliRunner
 from hardware_profiles import ProfileError, load_profile
 from toolchain.cli import app
 from toolchain.core.errors import ConfigError, DataError
+from toolchain.core.shared import shared_data
 
 # ../shared/data/lava-dl beside the checkout (the first folder above this file that has it)
-LAVA_DL = next((p / "shared" / "data" / "lava-dl" for p in Path(__file__).resolve().parents
-                if (p / "shared" / "data" / "lava-dl").is_dir()), Path("shared-data-not-found"))
+LAVA_DL = shared_data("lava-dl")
 NET, IMAGE = LAVA_DL / "pilotnet_lif.net", LAVA_DL / "pilotnet_lif_image.npy"
 MEASURED = Path(__file__).resolve().parents[1] / "hardware_profiles" / "measured" / "pilotnet_lif_loihi2.toml"
-pytestmark = pytest.mark.skipif(not NET.is_file(), reason="shared/data/lava-dl is not present")
 
 
 @pytest.fixture(scope="module")

@@ -3,17 +3,16 @@ imported as IRs: the emulator equals stock netx on Lava for every population's s
 every step; our netx export of the imported IR is what netx builds from the original; what cannot
 map is refused naming the layer."""
 
-from pathlib import Path
-
 import h5py
 import numpy as np
 import pytest
 
 from export.lava_runtime import from_lava_layout
 from export.netx import NetxImportError, read_netx, run_netx, write_netx
+from toolchain.core.shared import shared_data
 from toolchain.emulator import Emulator
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "lava-dl"  # ../shared beside the checkout
+DATA = shared_data("lava-dl")  # ../shared/data/lava-dl beside the checkout
 PILOTNET, MNIST = DATA / "pilotnet_lif.net", DATA / "mnist_cuba.net"
 
 pytestmark = pytest.mark.lava
