@@ -120,3 +120,22 @@ def test_an_unreachable_address_is_one_clear_line(tmp_path, data):
     assert f"--address 127.0.0.1:{port}: no Ray cluster answers there" in stderr
     assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1
     assert json.loads(stdout)["kind"] == "ConfigError"
+
+
+def test_a_local_ray_binds_every_address_to_the_loopback():
+    """The local Ray a sweep starts (connect_ray(None)) has its node, object store and GCS on
+    127.0.0.1, never the machine's external interface."""
+    code = (
+        "import json, ray\n"
+        "from toolchain.train.sweep import connect_ray\n"
+        "connect_ray(None, num_cpus=1)\n"
+        "ctx = ray.get_runtime_context()\n"
+        "nodes = ray.nodes()\n"
+        "print(json.dumps({'gcs': ctx.gcs_address, 'nodes': [n['NodeManagerAddress'] for n in nodes]}))\n"
+        "ray.shutdown()\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    info = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert info["gcs"].startswith("127.0.0.1:"), info
+    assert info["nodes"] and set(info["nodes"]) == {"127.0.0.1"}, info
