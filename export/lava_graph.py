@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from export import lava_runtime
-from toolchain.core.fileio import atomic_path, write_text
+from toolchain.core.fileio import atomic_path, write_npz, write_text
 from toolchain.core.result import SimResult
 from toolchain.ir.graph import NetworkIR
 
@@ -95,9 +95,7 @@ def export_lava(ir: NetworkIR, out_dir: str | Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     spec, arrays = process_spec(ir)
     write_text(out / "network.json", json.dumps(spec, indent=2) + "\n")
-    with atomic_path(out / "network.npz") as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
+    write_npz(out / "network.npz", arrays)  # byte-reproducible (np.savez stamps the time)
     for rel in ("lava_runtime.py", "lava_models/__init__.py", "lava_models/subtract.py", "lava_models/recorder.py"):
         with atomic_path(out / rel) as tmp:
             shutil.copyfile(HERE / rel, tmp)

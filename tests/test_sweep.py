@@ -127,6 +127,8 @@ def test_interrupted_sweep_resumes_without_repeating_finished_trials(tiny_data, 
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=120) == 130, (tmp_path / "log.txt").read_text()
+    log = (tmp_path / "log.txt").read_text()
+    assert "interrupted: rerun the same command to resume" in log and "Traceback" not in log, log[-3000:]
     first = _rows(out)
     assert 1 <= len(first) < 12
     done = subprocess.run([sys.executable, "-m", "toolchain", "sweep", *args, "--json"], cwd=ROOT,

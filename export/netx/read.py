@@ -33,9 +33,12 @@ def file_steps(path: str | os.PathLike) -> int | None:
     """The sample length the file records (`simulation/tSample`), if any."""
     import h5py
 
-    with h5py.File(path, "r") as f:
-        if "simulation/tSample" in f:
-            return int(np.asarray(f["simulation/tSample"][()]).ravel()[0])
+    try:
+        with h5py.File(path, "r") as f:
+            if "simulation/tSample" in f:
+                return int(np.asarray(f["simulation/tSample"][()]).ravel()[0])
+    except (OSError, KeyError, ValueError, TypeError, IndexError) as exc:
+        raise ArtifactError(f".net file {path}: cannot read simulation/tSample ({type(exc).__name__}: {exc})") from None
     return None
 
 
@@ -52,35 +55,38 @@ def read_netx(path: str | os.PathLike, num_steps: int | None = None, input_encod
         f = h5py.File(path, "r")
     except OSError as exc:
         raise ArtifactError(f".net file {path} is not readable HDF5 ({exc})") from None
-    with f:
-        if "layer" not in f:
-            raise NetxImportError(f".net file {path}: no 'layer' group (not a netx network)")
-        keys = sorted(f["layer"].keys(), key=lambda k: int(k) if k.isdigit() else -1)
-        ctx: dict = {"shape": None}
-        layers = []
-        for k in keys:
-            g = f["layer"][k]
-            kind = _text(g["type"]) if "type" in g else "?"
-            if kind in UNSUPPORTED:
-                raise NetxImportError(f".net file {path} layer {k} ({kind}): {UNSUPPORTED[kind]} has no counterpart "
-                                      "in neurodeploy's IR")
-            if kind not in READERS:
-                raise NetxImportError(f".net file {path} layer {k}: unknown layer type {kind!r}")
-            try:
-                layer = READERS[kind](g, int(k), ctx)
-            except NetxImportError as exc:
-                raise NetxImportError(f".net file {path} {exc}") from None
-            except (KeyError, ValueError, TypeError) as exc:
-                raise NetxImportError(f".net file {path} layer {k} ({kind}): malformed ({type(exc).__name__}: "
-                                      f"{exc})") from None
-            if layer is None:  # an input layer that only states the shape
-                ctx["shape"] = ctx["input_shape"]
-                continue
-            if ctx["shape"] is None:
-                ctx["shape"] = tuple(layer.in_shape)
-                ctx["network_input"] = tuple(layer.in_shape)
-            layers.append(layer)
-            ctx["shape"] = tuple(layer.out_shape)
+    try:
+        with f:
+            if "layer" not in f:
+                raise NetxImportError(f".net file {path}: no 'layer' group (not a netx network)")
+            keys = sorted(f["layer"].keys(), key=lambda k: int(k) if k.isdigit() else -1)
+            ctx: dict = {"shape": None}
+            layers = []
+            for k in keys:
+                g = f["layer"][k]
+                kind = _text(g["type"]) if "type" in g else "?"
+                if kind in UNSUPPORTED:
+                    raise NetxImportError(f".net file {path} layer {k} ({kind}): {UNSUPPORTED[kind]} has no counterpart "
+                                          "in neurodeploy's IR")
+                if kind not in READERS:
+                    raise NetxImportError(f".net file {path} layer {k}: unknown layer type {kind!r}")
+                try:
+                    layer = READERS[kind](g, int(k), ctx)
+                except NetxImportError as exc:
+                    raise NetxImportError(f".net file {path} {exc}") from None
+                except (KeyError, ValueError, TypeError) as exc:
+                    raise NetxImportError(f".net file {path} layer {k} ({kind}): malformed ({type(exc).__name__}: "
+                                          f"{exc})") from None
+                if layer is None:  # an input layer that only states the shape
+                    ctx["shape"] = ctx["input_shape"]
+                    continue
+                if ctx["shape"] is None:
+                    ctx["shape"] = tuple(layer.in_shape)
+                    ctx["network_input"] = tuple(layer.in_shape)
+                layers.append(layer)
+                ctx["shape"] = tuple(layer.out_shape)
+    except (KeyError, OSError, RuntimeError) as exc:  # h5py on a damaged object header, link or dataset
+        raise ArtifactError(f".net file {path} is damaged: HDF5 cannot read it ({type(exc).__name__}: {exc})") from None
     if not layers:
         raise NetxImportError(f".net file {path}: no layers")
     first = layers[0]

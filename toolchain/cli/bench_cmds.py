@@ -12,8 +12,8 @@ from toolchain.cli.app import JSON_OPTION, bench_app, console, emit, err_console
 
 @bench_app.command("simulate")
 def bench_simulate_cmd(
-    emulator_clips: int = typer.Option(256, help="Clips for the emulator measurement."),
-    lava_extra_clips: int = typer.Option(2, help="Extra clips in the second Lava run (marginal cost)."),
+    emulator_clips: int = typer.Option(256, min=1, help="Clips for the emulator measurement."),
+    lava_extra_clips: int = typer.Option(2, min=1, help="Extra clips in the second Lava run (marginal cost)."),
     network: str = typer.Option("seed", help="seed (14175-4096-512-64-2, 50 steps) | pilotnet (lava-dl's "
                                 "PilotNet LIF: conv layers, 16 steps)."),
     out: Optional[Path] = typer.Option(None, help="Write the result JSON here."),
@@ -45,7 +45,7 @@ def bench_simulate_cmd(
 @bench_app.command("all")
 def bench_all_cmd(
     out: Path = typer.Option(Path("bench-results"), help="Folder for bench.md, bench.json and each raw result."),
-    clips: int = typer.Option(30000, help="Clips for the data benchmark."),
+    clips: int = typer.Option(30000, min=1, help="Clips for the data benchmark."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Every benchmark (data, train, simulate, detect) and one table of ratios against the naive alternatives."""

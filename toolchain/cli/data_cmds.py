@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from toolchain.cli.app import JSON_OPTION, bench_app, console, data_app, emit
 from toolchain.core.errors import ConfigError
@@ -64,7 +65,7 @@ def check_cmd(
     report = check_dataset(str(path), split=split, cache=not no_cache, progress=not as_json)
 
     def render(r: dict) -> None:
-        console.print(f"data set [bold]{r['path']}[/] (layout {r['layout']}, split {r['split']})")
+        console.print(f"data set [bold]{escape(r['path'])}[/] (layout {r['layout']}, split {r['split']})")
         pos = f" ({100 * r['positive_fraction']:.1f} % positive)" if r["positive_fraction"] is not None else ""
         classes = ", ".join(f"label {k}: {v}" if k != "unlabeled" else f"unlabeled: {v}"
                             for k, v in sorted(r["classes"].items())) or "none"
@@ -75,8 +76,8 @@ def check_cmd(
         if r["problems"]:
             console.print(f"{len(r['problems'])} problem(s): {_counts(r['problem_counts'])}")
             for p in r["problems"]:
-                tag = "[bold red]FATAL[/]" if p["fatal"] else f"[yellow]{p['kind']}[/]"
-                console.print(f"  {tag} {p['message']} -> {p['action']}", highlight=False)
+                tag = "[bold red]FATAL[/]" if p["fatal"] else f"[yellow]{escape(p['kind'])}[/]"
+                console.print(f"  {tag} {escape(p['message'])} -> {escape(p['action'])}", highlight=False)
         if r["fatal"]:
             console.print("[bold red]unusable:[/] fix the fatal problem(s) above")
         else:
@@ -99,9 +100,9 @@ def check_cmd(
     "toolchain.data.SynthConfig); options given here override it."))
 def synth_cmd(
     out: Path = typer.Argument(..., help="Output folder (gets data/ and synth.json)."),
-    clips: int = typer.Option(30000, "--clips", help="Training clips."),
-    seed: int = typer.Option(0, "--seed", help="Random seed (same seed -> identical bytes)."),
-    test_clips: int = typer.Option(0, "--test-clips", help="Unlabeled clips in data/test/."),
+    clips: int = typer.Option(30000, "--clips", min=1, help="Training clips."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed (same seed -> identical bytes)."),
+    test_clips: int = typer.Option(0, "--test-clips", min=0, help="Unlabeled clips in data/test/."),
     config: Optional[Path] = typer.Option(None, "--config", help="TOML file of knobs."),
     force: bool = typer.Option(False, "--force", help="Replace a different data set already in OUT."),
     positive_fraction: Optional[float] = _knob_option("--positive-fraction"),
@@ -148,8 +149,8 @@ def synth_cmd(
 def show_cmd(
     path: Path = typer.Argument(..., help="Data set (any layout `data check` accepts)."),
     out: Path = typer.Option(..., "--out", help="Figure file (.png, .pdf, .svg)."),
-    n: int = typer.Option(4, "--n", help="Clips per class."),
-    seed: int = typer.Option(0, "--seed", help="Which clips (seeded draw)."),
+    n: int = typer.Option(4, "--n", min=1, help="Clips per class."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Which clips (seeded draw)."),
     split: str = typer.Option("train", "--split", help="train or test."),
     scale: str = typer.Option("log", "--scale", help="Spectrogram scale: log, linear or mel."),
     as_json: bool = JSON_OPTION,
@@ -171,10 +172,10 @@ def show_cmd(
 
 @bench_app.command("data")
 def bench_data_cmd(
-    clips: int = typer.Option(30000, "--clips", help="Clips to synthesise (ignored with --data)."),
+    clips: int = typer.Option(30000, "--clips", min=1, help="Clips to synthesise (ignored with --data)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Measure this data set instead of a synthetic one."),
-    naive_clips: int = typer.Option(500, "--naive-clips", help="Clips the naive per-clip loop is timed on."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Decode processes (default: CPUs, max 4)."),
+    naive_clips: int = typer.Option(500, "--naive-clips", min=1, help="Clips the naive per-clip loop is timed on."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Decode processes (default: CPUs, max 4)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder to write bench-data.json into."),
     as_json: bool = JSON_OPTION,
 ) -> None:

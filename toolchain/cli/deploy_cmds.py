@@ -6,11 +6,27 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
-from toolchain.cli.app import JSON_OPTION, app, console, emit, err_console
+from toolchain.cli.app import JSON_OPTION, app, console, emit, print_warning
 from toolchain.core.errors import ConfigError
 
 IR_NAME = "network.ndir"
+QUANTIZE_MARKER = ".neurodeploy-quantize"
+QUANTIZE_FILES = (IR_NAME, "float_network.safetensors", "quantization.json", "quantization.md")
+
+
+def _is_quantize_folder(folder: Path) -> bool:
+    """An IR file of neurodeploy's there (its safetensors header names the IR kind)."""
+    from safetensors import safe_open
+
+    from toolchain.ir.io import FILE_KIND
+
+    try:
+        with safe_open(str(folder / IR_NAME), framework="numpy") as fh:
+            return FILE_KIND in (fh.metadata() or {})
+    except Exception:  # absent, truncated or foreign: not provably ours
+        return False
 
 
 def load_deployment(q: Path):
@@ -41,22 +57,27 @@ def quantize(
     out: Path = typer.Option(..., "--out", help="Output folder: network.ndir (IR), float_network.safetensors, "
                              "quantization.json / .md."),
     nir_file: Optional[Path] = typer.Option(None, "--nir", help="Quantise a NIR graph instead of a run."),
-    num_steps: int = typer.Option(0, help="Time steps per classification (with --nir)."),
+    num_steps: int = typer.Option(0, min=0, help="Time steps per classification (with --nir; >= 1)."),
     encoding: str = typer.Option("dc", help="Input encoding of a --nir network: dc | rate | latency."),
     nir_dt: Optional[float] = typer.Option(None, help="Euler step for NIR's continuous neurons (default 1e-4 s)."),
     calib_npy: Optional[Path] = typer.Option(None, help="Calibration features [N, n_in] in [0, 1] (.npy), for --nir."),
-    calib: int = typer.Option(256, help="Calibration clips taken from the run's training split."),
+    calib: int = typer.Option(256, min=1, help="Calibration clips taken from the run's training split."),
     weight_bits: int = typer.Option(8, help="Signed weight bits (Loihi: up to 9)."),
     input_bits: int = typer.Option(8, help="Bits of the graded input payload."),
     dc_input: str = typer.Option("graded_once", help="How a DC input reaches layer 1: graded_once | graded_every_step."),
     netx_compatible: bool = typer.Option(False, help="Only choices netx's .net can express (no weight exponent on the "
                                          "graded input layer, bias_exp 6): exportable as netx, less input precision."),
-    qat_epochs: int = typer.Option(0, help="Quantisation-aware fine-tuning epochs before quantising (0 = off)."),
-    qat_lr: float = typer.Option(1e-4, help="Learning rate of the QAT fine-tuning."),
+    qat_epochs: int = typer.Option(0, min=0, help="Quantisation-aware fine-tuning epochs before quantising (0 = off)."),
+    qat_lr: float = typer.Option(1e-4, help="Learning rate of the QAT fine-tuning (> 0)."),
+    force: bool = typer.Option(False, "--force", help="Replace files of a quantise folder's names in --out even "
+                               "though neurodeploy did not write them."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Quantise a trained SNN (or a NIR graph) to Loihi fixed point; report float vs quantised."""
+    import math
+
     from toolchain.core.fileio import write_text
+    from toolchain.core.outputs import claim_folder
     from toolchain.quantize import QuantConfig
     from toolchain.quantize.report import render_markdown
 
@@ -64,22 +85,35 @@ def quantize(
                       netx_compatible=netx_compatible).validate()
     if (run is None) == (nir_file is None):
         raise ConfigError("give either a RUN folder or --nir FILE (not both)")
+    if not (math.isfinite(qat_lr) and qat_lr > 0):
+        raise ConfigError(f"--qat-lr {qat_lr}: must be a finite number > 0")
+    if nir_dt is not None and not (math.isfinite(nir_dt) and nir_dt > 0):
+        raise ConfigError(f"--nir-dt {nir_dt}: must be a finite number > 0")
+    if nir_file is not None and num_steps < 1:
+        raise ConfigError("--num-steps must be >= 1 with --nir")
+    if nir_file is not None and calib_npy is None:
+        raise ConfigError("--nir needs --calib-npy FEATURES.npy (typical inputs in [0, 1]) for calibration")
+    claim_folder(out, QUANTIZE_FILES, QUANTIZE_MARKER, force=force, recognise=_is_quantize_folder,
+                 need_bytes=16 << 20)  # checked before any work (the IR and float weights: checked again below)
     if nir_file is not None:
+        from toolchain.core.budget import check_simulation
         from toolchain.deploy import deploy_nir
         from toolchain.deploy.features import load_npy_features
         from toolchain.frontends.from_nir import from_nir
 
-        if num_steps < 1:
-            raise ConfigError("--num-steps must be >= 1 with --nir")
-        if calib_npy is None:
-            raise ConfigError("--nir needs --calib-npy FEATURES.npy (typical inputs in [0, 1]) for calibration")
-        n_in = from_nir(nir_file, num_steps, encoding, dt=nir_dt).n_in
-        dep = deploy_nir(nir_file, load_npy_features(str(calib_npy), n_in), num_steps, encoding, dt=nir_dt,
-                         quant=cfg, name=nir_file.stem)
+        net = from_nir(nir_file, num_steps, encoding, dt=nir_dt)
+        x = load_npy_features(str(calib_npy), net.n_in)
+        check_simulation(f"quantising {nir_file}: calibration", num_steps, len(x), net.sizes,
+                         keys="--num-steps, the clips in --calib-npy")
+        dep = deploy_nir(nir_file, x, num_steps, encoding, dt=nir_dt, quant=cfg, name=nir_file.stem)
     else:
         from toolchain.quantize.from_run import quantize_run
 
         dep = quantize_run(run, cfg, calib_clips=calib, progress=not as_json, qat_epochs=qat_epochs, qat_lr=qat_lr)
+    from toolchain.core.outputs import check_writable
+
+    check_writable(out, need_bytes=4 * 3 * sum(int(a.size) for la in dep.ir.layers for a in la.tensors().values())
+                   + (4 << 20))  # the IR, the float weights, their atomic temporaries
     dep.save(out)
     write_text(out / "quantization.md", render_markdown(dep.report))
     result = {"out": str(out), "ir": str(out / IR_NAME), "sizes": dep.ir.sizes, "num_steps": dep.ir.num_steps,
@@ -88,7 +122,7 @@ def quantize(
 
     def render(r: dict) -> None:
         console.print(render_markdown(dep.report), markup=False, highlight=False)
-        console.print(f"[green]wrote[/] {r['ir']} and the report in {r['out']}")
+        console.print(f"[green]wrote[/] {escape(r['ir'])} and the report in {escape(r['out'])}")
 
     emit(result, as_json, render)
 
@@ -128,8 +162,8 @@ def export(
 
     def render(r: dict) -> None:
         for w in r.get("warnings", []):
-            err_console.print(f"[yellow]warning:[/] {w}")
-        console.print(f"[green]exported[/] {r['format']} -> {r['out']}")
+            print_warning(w)
+        console.print(f"[green]exported[/] {escape(r['format'])} -> {escape(r['out'])}")
 
     emit(result, as_json, render)
 
@@ -139,8 +173,8 @@ def _features(ir, data: Path, clips: int, as_json: bool):
 
     sel = select_features(ir.metadata, str(data), clips, progress=not as_json)
     if sel.skipped and not as_json:
-        err_console.print(f"[yellow]{len(sel.skipped)} clips skipped while loading[/] "
-                          f"({', '.join(p.file for p in sel.skipped[:5])}{' ...' if len(sel.skipped) > 5 else ''})")
+        print_warning(f"{len(sel.skipped)} clips skipped while loading "
+                      f"({', '.join(p.file for p in sel.skipped[:5])}{' ...' if len(sel.skipped) > 5 else ''})")
     return sel
 
 
@@ -181,11 +215,11 @@ def simulate(
     data: Optional[Path] = typer.Option(None, help="Data set (Kaggle layout folder or zip): its clips' features."),
     inputs: Optional[Path] = typer.Option(None, "--inputs", help="X.npy: one input per clip in the network's own "
                                           "form (features in [0, 1]; spike trains [clips, steps, ...]; biases)."),
-    clips: int = typer.Option(100, help="How many clips (validation split when the data set is the training one)."),
-    num_steps: int = typer.Option(0, "--num-steps", help="Steps per classification instead of the IR's (0: keep)."),
+    clips: int = typer.Option(100, min=1, help="How many clips (validation split when the data set is the training one)."),
+    num_steps: int = typer.Option(0, "--num-steps", min=0, help="Steps per classification instead of the IR's (0: keep)."),
     save_spikes: Optional[Path] = typer.Option(None, "--save-spikes", help="S.npz: per population layer0, layer1, "
                                                "... spikes [clips, steps, *shape]."),
-    seed: int = typer.Option(0, help="Seed of rate-coded input spikes."),
+    seed: int = typer.Option(0, min=0, help="Seed of rate-coded input spikes."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run the quantised network with the bit-exact emulator or another back end; accuracy, AUC, activity."""
@@ -243,10 +277,10 @@ def verify(
     q: Path = typer.Argument(..., help="A quantise folder (IR + float network) or IR file."),
     data: Optional[Path] = typer.Option(None, help="Data set (Kaggle layout folder or zip)."),
     inputs: Optional[Path] = typer.Option(None, "--inputs", help="X.npy: inputs in the network's own form."),
-    clips: int = typer.Option(20, help="Clips run through the float model, the emulator and each back end."),
+    clips: int = typer.Option(20, min=1, help="Clips run through the float model, the emulator and each back end."),
     backend: list[str] = typer.Option(["lava"], "--backend", help="Back end(s) compared with the emulator "
                                       "(repeat: --backend lava --backend netx)."),
-    seed: int = typer.Option(0, help="Seed of rate-coded input spikes."),
+    seed: int = typer.Option(0, min=0, help="Seed of rate-coded input spikes."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Float snntorch model vs emulator vs each back end on the same clips; exit 1 unless every back end
@@ -271,7 +305,7 @@ def verify(
             if not b["compared"]:
                 console.print(f"{name}: not compared ({'; '.join(b['problems'])})", markup=False)
                 continue
-            t = Table(title=f"emulator vs {name}, {r['clips']} clips x {r['num_steps']} steps ({r['selection']})")
+            t = Table(title=f"emulator vs {name}, {r['clips']} clips x {r['num_steps']} steps ({escape(r['selection'])})")
             for col in ("layer", "exact", "agreement", "mismatches", "spikes emulator", f"spikes {name}"):
                 t.add_column(col)
             for row in b["layers"]:
@@ -293,7 +327,7 @@ def verify(
             console.print(f"[red]MISMATCH: emulator != {bad}[/]")
 
     emit(report, as_json, render)
-    if not report["ok"]:
+    if report["ok"] is not True:  # False: a mismatch; None: nothing was compared (not verified)
         raise typer.Exit(1)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from toolchain.cli.app import JSON_OPTION, app, console, emit
 from toolchain.core.errors import ArtifactError, ConfigError, DataError
@@ -126,11 +127,11 @@ def _render(r: dict) -> None:
     from toolchain.energy.report import fmt_range, fmt_s
 
     c = r["counts"][0]
-    console.print(f"[bold]{r['network']['name']}[/]: {' - '.join(map(str, c['sizes']))}, input "
+    console.print(f"[bold]{escape(str(r['network']['name']))}[/]: {' - '.join(map(str, c['sizes']))}, input "
                   f"'{c['encoding']}' (sent {c['input_layer']['sent']}), {c['num_steps']} steps, {c['clips']} clip(s)")
-    console.print(f"[bold]Headline:[/] {r['headline']}")
-    console.print(f"[yellow]{r['label']}[/]")
-    console.print(r["shared_input"].get("note", ""))
+    console.print(f"[bold]Headline:[/] {escape(str(r['headline']))}")
+    console.print(f"[yellow]{escape(r['label'])}[/]")
+    console.print(r["shared_input"].get("note", ""), markup=False)
     t = Table(title=f"Counts per classification (input policy {r['input_policy']}: effective ops; dense beside)")
     for col in ("model", "layer", "op", "n_in -> n_out", "effective ops", "dense ops"):
         t.add_column(col, justify="right")
@@ -143,7 +144,7 @@ def _render(r: dict) -> None:
         failed = ", ".join(m["failed"]) or "none"
         where = (f"{m['chips']} chip(s), {m['cores']} cores {[la['cores'] for la in m['layers']]}"
                  if m["chips"] is not None else "cannot map (a neuron's synapses exceed a core)")
-        console.print(f"{name}: {where}; status {m['status']}; failed checks: {failed}")
+        console.print(f"{escape(name)}: {escape(where)}; status {m['status']}; failed checks: {escape(failed)}")
     t = Table(title=f"Comparisons (input policy {r['input_policy']}; '>=' = lower bound)")
     for col in ("SNN profile", "ANN", "ANN profile", "basis", "SNN J", "ANN J", "verdict"):
         t.add_column(col, overflow="fold")
@@ -162,7 +163,7 @@ def _render(r: dict) -> None:
     for check in r.get("silicon", []):
         _render_silicon(check)
     for kind, path in r.get("files", {}).items():
-        console.print(f"{kind}: {path}")
+        console.print(f"{kind}: {escape(str(path))}")
 
 
 def _render_silicon(c: dict) -> None:
@@ -212,9 +213,9 @@ def energy(
                                           "in the network's own form (features in [0, 1]; spike trains "
                                           "[clips, steps, ...]; biases, e.g. an imported lava-dl network's "
                                           "frames, channels first)."),
-    clips: int = typer.Option(16, "--clips", help="Clips to simulate (the first N of --data)."),
+    clips: int = typer.Option(16, "--clips", min=1, help="Clips to simulate (the first N of --data)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: <Q folder>/energy)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the input spike trains (spike encodings)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the input spike trains (spike encodings)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Count every operation of the quantised network (emulator), its float model and the ANN baselines on

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from rich.markup import escape
 
 from toolchain.cli.app import JSON_OPTION, app, bench_app, console, emit, err_console
 
@@ -27,9 +28,12 @@ def train(
     config: Optional[Path] = CONFIG_OPTION,
     preset: Optional[str] = PRESET_OPTION,
     data: Optional[str] = DATA_OPTION,
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default: runs/<name>)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default: runs/<name>). A folder "
+                                       "holding files of a run's names that neurodeploy did not write is refused."),
     device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda (replaces device)."),
     set_: List[str] = SET_OPTION,
+    force: bool = typer.Option(False, "--force", help="Replace files of a run's names (config.json, model.safetensors, "
+                               "...) in --out even though neurodeploy did not write them."),
     no_progress: bool = PROGRESS_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -37,24 +41,27 @@ def train(
 
     Exit status 1 when the run ends in a learning failure (silent output, AUC at chance, NaN).
     """
-    from toolchain.train.runtime import enable_huge_pages, sigterm_as_interrupt
+    from toolchain.train.runtime import enable_huge_pages
 
     enable_huge_pages()  # before torch is imported
     from toolchain.train import train_run, validate
+    from toolchain.train.checkpoint import claim_run_folder
     from toolchain.train.config import read_config
 
     overrides = list(set_) + ([f'device="{device}"'] if device else [])
     raw, where = read_config(config, preset=preset, data=data, overrides=overrides)
     cfg = validate(raw, where)
     run_dir = out or Path("runs") / cfg["name"]
-    sigterm_as_interrupt()
+    claim_run_folder(run_dir, force=force, what="--out" if out else "run folder")  # before any work
     metrics = train_run(cfg, run_dir, progress=not no_progress and not as_json, where=where)
     result = {"run": str(run_dir), **{k: v for k, v in metrics.items() if k != "history"}}
 
     def render(r: dict) -> None:
-        console.print(f"run folder: [bold]{r['run']}[/]  ({r['kind']}, {r['n_params']:,} parameters, "
+        console.print(f"run folder: [bold]{escape(r['run'])}[/]  ({r['kind']}, {r['n_params']:,} parameters, "
                       f"{r['n_train']} train / {r['n_val']} validation clips)")
-        console.print(f"validation AUC [bold]{r['val_auc']:.4f}[/]  accuracy {r['val_accuracy']:.3f}  "
+        auc = "n/a" if r["val_auc"] is None else f"{r['val_auc']:.4f}"
+        acc = "n/a" if r["val_accuracy"] is None else f"{r['val_accuracy']:.3f}"
+        console.print(f"validation AUC [bold]{auc}[/]  accuracy {acc}  "
                       f"(best epoch {r['best_epoch']} of {r['epochs_run']}; {r['seconds']:.0f} s, "
                       f"{r['train_samples_per_s']:.1f} training samples/s)")
         if r["firing_rates"]:
@@ -62,7 +69,7 @@ def train(
         if len(r["attempts"]) > 1:
             console.print(f"attempts: {len(r['attempts'])} (seeds {[a['seed'] for a in r['attempts']]})")
         if r["failure"]:
-            console.print(f"[bold red]learning failure:[/] {r['failure']['reason']}")
+            console.print(f"[bold red]learning failure:[/] {escape(r['failure']['reason'])}")
 
     emit(result, as_json, render)
     if metrics["failure"]:
@@ -83,25 +90,23 @@ def sweep(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Grid search x K-fold CV on Ray Tune; resumable (rerun the same command); seed-style tables."""
-    from toolchain.train.runtime import enable_huge_pages, sigterm_as_interrupt
+    from toolchain.train.runtime import enable_huge_pages
 
     enable_huge_pages()  # before torch is imported
-    from toolchain.train.config import read_config
+    from toolchain.train.config import read_config, validate
     from toolchain.train.sweep import run_sweep
 
     raw, where = read_config(config, preset=preset, data=data, overrides=list(set_))
-    sweep_dir = out or Path("sweeps") / raw["name"]
-    sigterm_as_interrupt()
+    sweep_dir = out or Path("sweeps") / validate(raw, where, sweep=True)["name"]
     try:
         result = run_sweep(raw, sweep_dir, where=where, address=address,
                            progress=not no_progress and not as_json, dry_run=dry_run)
     except KeyboardInterrupt:
-        err_console.print(f"[yellow]interrupted[/]: finished trials are kept in {sweep_dir}/trials; "
-                          "run the same command again to resume")
-        raise typer.Exit(130) from None
+        err_console.print(f"finished trials are kept in {escape(str(sweep_dir))}/trials", highlight=False)
+        raise
 
     def render(r: dict) -> None:
-        console.print(f"sweep folder: [bold]{r['out']}[/]  trials: {r['trials']} "
+        console.print(f"sweep folder: [bold]{escape(r['out'])}[/]  trials: {r['trials']} "
                       f"({r['finished_before']} finished before, {r['pending']} to run)")
         if dry_run:
             return
@@ -113,10 +118,10 @@ def sweep(
 
 @bench_app.command("train")
 def bench_train_cmd(
-    batch: int = typer.Option(64, "--batch", help="Samples per batch."),
-    num_steps: int = typer.Option(50, "--num-steps", help="Time steps per sample."),
-    plain_batches: int = typer.Option(2, "--plain-batches", help="Timed batches of the plain loop."),
-    fast_batches: int = typer.Option(5, "--fast-batches", help="Timed batches of the fast loop."),
+    batch: int = typer.Option(64, "--batch", min=1, help="Samples per batch."),
+    num_steps: int = typer.Option(50, "--num-steps", min=1, help="Time steps per sample."),
+    plain_batches: int = typer.Option(2, "--plain-batches", min=1, help="Timed batches of the plain loop."),
+    fast_batches: int = typer.Option(5, "--fast-batches", min=1, help="Timed batches of the fast loop."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Training samples/s: plain per-step snntorch loop vs neurodeploy's fast loop (seed 2D net)."""

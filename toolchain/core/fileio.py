@@ -53,8 +53,69 @@ def write_text(dest: str | os.PathLike, text: str) -> Path:
 
 
 def write_json(dest: str | os.PathLike, obj: Any) -> Path:
-    """Write `obj` as indented JSON to `dest` atomically (numpy scalars/arrays converted)."""
-    return write_text(dest, json.dumps(obj, indent=2, default=_json_default) + "\n")
+    """Write `obj` as indented, strict JSON to `dest` atomically (numpy scalars/arrays converted;
+    NaN / Infinity written as null and listed, see `strict_json`)."""
+    return write_text(dest, dumps_json(obj, indent=2) + "\n")
+
+
+NON_FINITE_KEY = "non_finite_as_null"
+
+
+def strict_json(obj: Any) -> Any:
+    """`obj` with every NaN / +-Infinity float replaced by None (strict JSON has no such tokens).
+
+    When `obj` is a dict and something was replaced, it gains NON_FINITE_KEY: {"where.in[obj]":
+    "NaN" | "Infinity" | "-Infinity"}, so a reader can tell a null that was not a number from one
+    that was never there.
+    """
+    import math
+
+    import numpy as np
+
+    found: dict[str, str] = {}
+
+    def walk(o: Any, where: str) -> Any:
+        if isinstance(o, np.ndarray):
+            o = o.tolist()
+        elif isinstance(o, np.generic):
+            o = o.item()
+        if isinstance(o, float):
+            if math.isfinite(o):
+                return o
+            found[where or "."] = "NaN" if o != o else ("Infinity" if o > 0 else "-Infinity")
+            return None
+        if isinstance(o, dict):
+            return {k: walk(v, f"{where}.{k}" if where else str(k)) for k, v in o.items()}
+        if isinstance(o, (list, tuple)):
+            return [walk(v, f"{where}[{i}]") for i, v in enumerate(o)]
+        return o
+
+    out = walk(obj, "")
+    if found and isinstance(out, dict):
+        out[NON_FINITE_KEY] = found
+    return out
+
+
+def dumps_json(obj: Any, **kw: Any) -> str:
+    """json.dumps of strict_json(obj): never a NaN or Infinity token (numpy and paths converted)."""
+    return json.dumps(strict_json(obj), allow_nan=False, default=_json_default, **kw)
+
+
+def write_npz(dest: str | os.PathLike, arrays: dict[str, Any]) -> Path:
+    """Write named arrays as an .npz (numpy's own format, no pickles) atomically and byte-reproducibly:
+    the zip members carry a fixed timestamp (np.savez stamps the current time)."""
+    import io
+    import zipfile
+
+    import numpy as np
+
+    with atomic_path(dest) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
+        for name, arr in arrays.items():
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.asanyarray(arr), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            zf.writestr(info, buf.getvalue())
+    return Path(dest)
 
 
 def _json_default(o: Any) -> Any:

@@ -27,6 +27,28 @@ def _digest(header_json: str, tensors: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
+def canonical_header(path: str | os.PathLike) -> None:
+    """Rewrite a safetensors file's JSON header with its metadata keys sorted, in place.
+
+    safetensors writes its metadata map in a random order per process, so the same tensors and
+    metadata give different bytes on every run; sorted, a file is byte-reproducible (artifact
+    hashes then only change when the content does). The header keeps its length: only the order
+    of its entries changes.
+    """
+    import struct
+
+    with open(path, "r+b") as fh:
+        (n,) = struct.unpack("<Q", fh.read(8))
+        raw = fh.read(n)
+        head = json.loads(raw)
+        if "__metadata__" in head:
+            head["__metadata__"] = dict(sorted(head["__metadata__"].items()))
+        text = json.dumps(head, separators=(",", ":"), ensure_ascii=False).encode()
+        if len(text) <= n:
+            fh.seek(8)
+            fh.write(text + b" " * (n - len(text)))
+
+
 def save(path: str | os.PathLike, kind: str, header: dict[str, Any], tensors: dict[str, np.ndarray]) -> Path:
     """Write `tensors` and `header` to `path` atomically, with a digest over both."""
     from safetensors.numpy import save_file
@@ -35,6 +57,7 @@ def save(path: str | os.PathLike, kind: str, header: dict[str, Any], tensors: di
     header_json = json.dumps(header, sort_keys=True)
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={kind: header_json, "digest": _digest(header_json, tensors)})
+        canonical_header(tmp)
     return Path(path)
 
 

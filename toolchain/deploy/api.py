@@ -48,7 +48,8 @@ class Deployment:
 
     def verify(self, x: np.ndarray, labels=None, lava: bool = True, seed: int = 0,
                backends: tuple[str, ...] | None = None) -> dict:
-        """Float model vs emulator vs Lava (or `backends`) on inputs x (see toolchain.verify)."""
+        """Float model vs emulator vs Lava (or `backends`) on inputs x (see toolchain.verify: "ok" is None,
+        not verified, when nothing was compared)."""
         from toolchain.verify import verify
 
         return verify(self.ir, self.float_net, x, labels=labels, seed=seed, lava=lava, backends=backends)

@@ -70,18 +70,38 @@ def select_features(metadata: dict, data_path: str, clips: int | None = None, *,
                      source=str(data_path), note=note, skipped=list(clipset.skipped))
 
 
+def check_unit_features(x: np.ndarray, source: str) -> np.ndarray:
+    """Refuse (DataError naming `source` and the first bad index) features that are not finite
+    numbers in [0, 1]: a NaN or an out-of-range value would silently change calibration ranges."""
+    from toolchain.core.errors import DataError
+
+    bad = ~np.isfinite(x) | (x < 0) | (x > 1)
+    if bad.any():
+        first = np.argwhere(bad)[0]
+        value = x[tuple(first)]
+        what = "not a finite number" if not np.isfinite(value) else "outside [0, 1]"
+        raise DataError(f"{source}: the value at index {[int(i) for i in first]} is {value!r}, {what} "
+                        f"({int(bad.sum())} such value(s)); features must be finite numbers in [0, 1]",
+                        path=source)
+    return x
+
+
 def load_npy_features(path: str, n_in: int) -> np.ndarray:
-    """Features from a .npy file (no pickles), reshaped to [N, n_in]."""
+    """Features from a .npy file (no pickles), float64 [N, n_in], every value finite and in [0, 1]."""
     from toolchain.core.errors import DataError
 
     try:
         x = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: not a readable .npy array ({exc})") from None
+    except (OSError, ValueError, EOFError) as exc:
+        raise DataError(f"{path}: not a readable .npy array ({exc})", path=path) from None
+    if not isinstance(x, np.ndarray) or x.ndim == 0 or x.shape[0] == 0:
+        raise DataError(f"{path}: expected an array [N, {n_in}] of features with N >= 1", path=path)
+    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer) or x.dtype == bool):
+        raise DataError(f"{path}: dtype {x.dtype} is not numeric", path=path)
     x = x.reshape(x.shape[0], -1)
     if x.shape[1] != n_in:
-        raise DataError(f"{path}: {x.shape[1]} values per example, the network takes {n_in}")
-    return x
+        raise DataError(f"{path}: {x.shape[1]} values per example, the network takes {n_in}", path=path)
+    return check_unit_features(x.astype(np.float64), str(path))
 
 
 def load_ir_inputs(path: str, ir) -> np.ndarray:
@@ -94,7 +114,7 @@ def load_ir_inputs(path: str, ir) -> np.ndarray:
     try:
         x = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: not a readable .npy array ({exc})") from None
+        raise DataError(f"{path}: not a readable .npy array ({exc})", path=path) from None
     if x.ndim == 0 or x.shape[0] == 0:
         raise DataError(f"{path}: holds no clips (shape {list(x.shape)})")
     try:
@@ -103,6 +123,5 @@ def load_ir_inputs(path: str, ir) -> np.ndarray:
         raise DataError(f"{path}: {exc}") from None
     if ir.input.graded or ir.input.spike_encoder is not None:
         x = x.reshape(x.shape[0], -1)
-        if not np.isfinite(x).all() or x.min() < 0 or x.max() > 1:
-            raise DataError(f"{path}: features must be finite and in [0, 1]")
+        check_unit_features(x, str(path))
     return x

@@ -52,6 +52,10 @@ class Emulator:
 
     def _run_chunks(self, chunks, n: int, record_v: bool, track_ranges: bool, progress) -> SimResult:
         """Emulate encoded chunks (iterable of arrays, clips in order) and join them into one SimResult."""
+        from toolchain.core.budget import check_simulation
+
+        check_simulation(f"emulating '{self.ir.name}'", self.ir.num_steps, n, self.ir.sizes,
+                         keys="the IR's num_steps, the number of clips")
         t0 = time.perf_counter()
         stats = [{} for _ in self.ir.spiking] if track_ranges else None
         parts, vs_all, done = [], [], 0

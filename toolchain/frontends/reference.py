@@ -97,6 +97,10 @@ def simulate_float(net: FloatNetwork, x: np.ndarray, seed: int = 0, chunk: int =
     meta["current_absmax"] / meta["mem_max"] / meta["mem_min"] hold, per layer, the largest |W x + b|
     and the extreme membrane values reached (before reset): the quantiser's calibration ranges.
     """
+    from toolchain.core.budget import check_simulation
+
+    check_simulation("the float model", net.num_steps, int(np.shape(x)[0]), net.sizes, chunk,
+                     keys="num_steps, the number of clips")
     t0 = time.perf_counter()
     mods = to_snntorch(net, dtype)
     np_dtype = np.float64 if dtype == torch.float64 else np.float32

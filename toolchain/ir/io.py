@@ -43,9 +43,10 @@ def load_ir(path: str | os.PathLike, check: bool = True, target=None) -> Network
                       f"versions {', '.join(map(str, READABLE_VERSIONS))})")
     try:
         ir = _from_header(head, tensors)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return validate(ir, source=f"IR file {path}", target=target) if check else ir
+    except (KeyError, TypeError, ValueError, OverflowError, AttributeError, IndexError) as exc:
+        # a field of the wrong type or shape (the checks assume the header's types): name the file
         raise ArtifactError(f"IR file {path}: malformed header ({type(exc).__name__}: {exc})") from None
-    return validate(ir, source=f"IR file {path}", target=target) if check else ir
 
 
 def _from_header(head: dict, tensors: dict[str, np.ndarray]) -> NetworkIR:

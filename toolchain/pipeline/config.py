@@ -82,7 +82,12 @@ def validate_pipeline(raw: dict, where: str, data_override: str | None = None,
     if not isinstance(runs, dict) or not runs:
         raise ConfigError(f"{where}: [runs] must define at least one training run")
     cfg["runs"] = {}
+    from toolchain.train.config import NAME_RE, parse_override
+
     for name, spec in runs.items():
+        if not NAME_RE.fullmatch(name) or name.strip(".") == "":
+            raise ConfigError(f"{where}: runs.{name!r}: a run name must be a plain folder name (no '/', "
+                              "'\\', leading '.' or control characters); it names the stage folder train_<name>")
         if not isinstance(spec, dict) or set(spec) - {"preset", "config", "set"}:
             raise ConfigError(f"{where}: runs.{name} takes keys preset | config, and set (got {spec!r})")
         if ("preset" in spec) == ("config" in spec):
@@ -90,6 +95,12 @@ def validate_pipeline(raw: dict, where: str, data_override: str | None = None,
         sets = spec.get("set", [])
         if not isinstance(sets, list) or not all(isinstance(s, str) for s in sets):
             raise ConfigError(f"{where}: runs.{name}.set must be a list of \"key=value\" strings")
+        for text in sets:
+            key = parse_override(text)[0]
+            if key == "data" or key.startswith("data.path") or key == "name":
+                raise ConfigError(f"{where}: runs.{name}.set = {text!r}: every run of a pipeline trains on the "
+                                  "one data set of [data] path (or --data), so their results are comparable in "
+                                  f"one report; '{key}' cannot be set per run")
         entry = {"set": list(sets)}
         if "preset" in spec:
             entry["preset"] = spec["preset"]

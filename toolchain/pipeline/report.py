@@ -84,7 +84,19 @@ def _plot_rates(ev: dict, path: Path) -> None:
     _savefig(fig, path)
 
 
-def _plot_raster(scores: dict, clip: str, path: Path) -> None:
+def verification_phrase(ver: dict) -> str:
+    """What the verification established, from its result: "emulator = Lava" only when every layer's
+    spikes and the output counts were compared and equal."""
+    ok = ver.get("ok")
+    if ok is True:
+        return "emulator = Lava"
+    if ok is False:
+        bad = [str(r["layer"]) for r in ver.get("emulator_vs_lava", []) if not r.get("exact")]
+        return "emulator != Lava" + (f" in layer(s) {', '.join(bad)}" if bad else " in the output counts")
+    return "not verified on Lava"
+
+
+def _plot_raster(scores: dict, clip: str, path: Path, verified: str) -> None:
     import matplotlib.pyplot as plt
 
     layers = sorted(k for k in scores if k.startswith("raster_layer"))
@@ -96,7 +108,7 @@ def _plot_raster(scores: dict, clip: str, path: Path) -> None:
         ax.set_ylabel(key.replace("raster_", ""), fontsize=8)
         ax.set_ylim(-0.5, s.shape[1] - 0.5)
     axes[-1, 0].set_xlabel("time step")
-    axes[0, 0].set_title(f"spikes of clip {clip} through the deployed network (emulator = Lava)")
+    axes[0, 0].set_title(f"spikes of clip {clip} through the deployed network (emulator; {verified})")
     _savefig(fig, path)
 
 
@@ -120,7 +132,7 @@ def build_report(work: Path, inputs: dict[str, Path], cfg: dict, runs: list[str]
     histories = {n: _json(inputs[f"train_{n}"] / RUN_DIR / "metrics.json").get("history", []) for n in runs}
     _plot_training(histories, work / "training_curves.png")
     _plot_rates(quant["evaluation"], work / "firing_rates.png")
-    _plot_raster(scores, ev["raster_clip"], work / "raster.png")
+    _plot_raster(scores, ev["raster_clip"], work / "raster.png", verification_phrase(ver))
     for name in ("energy.png", "front.png"):
         with atomic_path(work / name) as tmp:
             tmp.write_bytes((inputs["energy"] / name).read_bytes())
@@ -151,12 +163,13 @@ def build_report(work: Path, inputs: dict[str, Path], cfg: dict, runs: list[str]
     md += ["", "![firing rates](firing_rates.png)", "", "### Verification: float model vs emulator vs Lava", "",
            f"{ver['clips']} clips x {ver['num_steps']} steps ({ver.get('selection', '')}).", "",
            "| layer | emulator == Lava | agreement | spikes (emulator) | spikes (Lava) |", "|---|---|---|---|---|"]
-    for row in ver["emulator_vs_lava"]:
+    for row in ver.get("emulator_vs_lava", []):
         md.append(f"| {row['layer']} | {'**yes**' if row['exact'] else '**NO**'} | {row['agreement']:.2%} | "
                   f"{row['spikes_emulator']} | {row['spikes_lava']} |")
     fq = ver.get("float_vs_quantised", {})
-    md += ["", f"Output counts equal: **{ver['output_counts_equal']}**. Float vs quantised decisions agree on "
-           f"{fq.get('decision_agreement', float('nan')):.1%} of these clips.", "",
+    agree = fq.get("decision_agreement")
+    md += ["", f"Verdict: **{verification_phrase(ver)}**. Output counts equal: **{ver.get('output_counts_equal', 'n/a')}**. "
+           + ("Float vs quantised decisions agree on " f"{agree:.1%} of these clips." if agree is not None else ""), "",
            "![spike raster](raster.png)", "",
            f"Exports: Lava graph `{export['lava']}`, netx `{export['netx']}`, NIR `{export['nir']}`"
            + "".join(f", ONNX `{v['file']}`" for v in export.get("onnx", {}).values()) + ".", ""]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolchain.core.fileio import write_json, write_text
+from toolchain.core.fileio import write_json, write_npz, write_text
 from toolchain.pipeline.stage import Stage
 
 RUN_DIR = "run"
@@ -146,9 +146,13 @@ def _stage_verify(cfg: dict, out: Path):
         sel = select_features(ir.metadata, data_path(cfg, out), cfg["verify"]["clips"], progress=False)
         report = verify(ir, net, sel.x, labels=sel.labels)
         report["selection"] = sel.note
-        write_json(work / "verify.json", report)
-        return {"ok": report["ok"], "clips": report["clips"],
-                "layers_exact": [r["exact"] for r in report["emulator_vs_lava"]]}
+        seconds = {k: report.pop(k) for k in ("emulator_seconds", "lava_seconds") if k in report}
+        for name, b in report.get("backends", {}).items():
+            if "seconds" in b:
+                seconds[f"{name}_seconds"] = b.pop("seconds")
+        write_json(work / "verify.json", report)  # without timings: the same inputs give the same bytes
+        return {"ok": report["ok"], "verdict": report["verdict"], "clips": report["clips"],
+                "layers_exact": [r["exact"] for r in report.get("emulator_vs_lava", [])], "seconds": seconds}
 
     return Stage("verify", run, ("quantize", "data"), {"verify": cfg["verify"]},
                  "float model vs emulator vs Lava, spike for spike")
@@ -196,8 +200,7 @@ def _stage_evaluate(cfg: dict, out: Path, runs: list[str], deploy: str):
         pos = int(np.flatnonzero(sel.labels == 1)[0]) if (sel.labels == 1).any() else 0
         for i, s in enumerate(res.layer_spikes):
             arrays[f"raster_layer{i}"] = s[pos]
-        with open(work / "scores.npz", "wb") as fh:
-            np.savez(fh, **arrays)
+        write_npz(work / "scores.npz", arrays)
         write_json(work / "evaluate.json", {"models": rows, "raster_clip": sel.names[pos],
                                             "held_out_clips": int(len(sel.x)), "selection": sel.note})
         return {k: {"auc": v["auc"], "ci": v["ci"]} for k, v in rows.items()}

@@ -59,6 +59,28 @@ def render_markdown(report: dict) -> str:
             lines += ["", f"AUC drop from quantisation: **{ev['auc_drop']:+.4f}**"]
     for w in report.get("warnings", []):
         lines += ["", f"**warning:** {w}"]
-    lines += ["", "v saturations on a strongly inhibited neuron (deeply negative v) do not change spikes; "
-              "u wraps would, and the quantiser sizes scales so that none occur on calibration data."]
+    lines += ["", state_sentence(report)]
     return "\n".join(lines) + "\n"
+
+
+def state_sentence(report: dict) -> str:
+    """What the state ranges reached say about wraps and saturations, from the evaluation's counts."""
+    ev = report.get("evaluation") or {}
+    ranges = ev.get("ranges")
+    if not ranges or any("u_wraps" not in r for r in ranges):
+        return "State ranges were not measured (no evaluation clips): u wraps and v saturations are unknown."
+    wraps = [(i, int(r["u_wraps"])) for i, r in enumerate(ranges) if int(r["u_wraps"])]
+    sats = sum(int(r.get("v_saturations", 0)) for r in ranges)
+    where = f"on these {ev.get('clips', '?')} evaluation clips"
+    if wraps:
+        text = (f"**{sum(n for _, n in wraps)} u wrap(s) {where}** (layer(s) {', '.join(str(i) for i, _ in wraps)}): "
+                "the 24-bit current wrapped around, so spikes there differ from an unbounded integer model; "
+                "calibrate on more representative clips or use fewer weight bits.")
+    else:
+        text = f"No u wraps {where}."
+    if sats:
+        text += (f" {sats} v saturation(s) (v clamped at +-{L.V_LIMIT}; on a strongly inhibited neuron, "
+                 "deeply negative v, that does not change spikes).")
+    else:
+        text += " No v saturations."
+    return text

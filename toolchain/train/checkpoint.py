@@ -28,6 +28,7 @@ from torch import nn
 
 from toolchain.core.errors import ArtifactError, ConfigError, DataError
 from toolchain.core.fileio import atomic_path, sha256_file, write_json
+from toolchain.core.tensorfile import canonical_header
 from toolchain.train.config import RESOLVED_KEY, validate
 from toolchain.train.inputs import Inputs, is_legacy_fingerprint, load_inputs, model_table
 
@@ -41,6 +42,26 @@ ROC = "roc.json"
 CURVE = "training_curve.png"
 MANIFEST = "manifest.json"
 HASHED = (WEIGHTS, CONFIG, SPLIT)
+RUN_FILES = (WEIGHTS, CONFIG, SPLIT, METRICS, ROC, CURVE, MANIFEST)
+RUN_MARKER = ".neurodeploy-run"
+
+
+def _is_run_folder(folder: Path) -> bool:
+    try:
+        man = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(man, dict) and man.get("format") == FORMAT
+
+
+def claim_run_folder(folder: str | Path, *, force: bool = False, what: str = "--out", need_bytes: int = 0) -> Path:
+    """Check a run folder before training (toolchain.core.outputs.claim_folder): not inside a file,
+    writable, with room, and not holding files of a run's names that neurodeploy did not write
+    (unless force). Creates it with its marker file."""
+    from toolchain.core.outputs import claim_folder
+
+    return claim_folder(folder, RUN_FILES, RUN_MARKER, force=force, recognise=_is_run_folder, what=what,
+                        need_bytes=need_bytes)
 
 
 def save_weights(model: nn.Module, path: Path) -> str:
@@ -50,6 +71,7 @@ def save_weights(model: nn.Module, path: Path) -> str:
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={"format": "pt", "neurodeploy_kind": model.kind})
+        canonical_header(tmp)
     return sha256_file(path)
 
 

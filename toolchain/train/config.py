@@ -70,6 +70,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -79,6 +80,7 @@ from toolchain.core.errors import ConfigError
 from toolchain.core.vocab import FLOAT_ENCODINGS, MODEL_KINDS, RESETS
 
 REQUIRED = object()
+NAME_RE = re.compile(r"[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]{0,199}")
 _NO_DEFAULT = object()
 
 
@@ -137,6 +139,15 @@ def _string(v: Any) -> str:
     return v
 
 
+def _name(v: Any) -> str:
+    """A run name: one folder name (runs/<name>), never a path that could leave runs/."""
+    v = _string(v)
+    if not NAME_RE.fullmatch(v) or v.strip(".") == "":
+        raise ValueError("must be a plain folder name (no '/', '\\', leading '.' or control "
+                         "characters), not a path")
+    return v
+
+
 def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return lambda v: None if v is None else check(v)
 
@@ -169,7 +180,7 @@ def _odd(v: Any) -> int:
 
 
 RUN_SCHEMA: dict[str, Any] = {
-    "name": Key(None, _optional(_string)),
+    "name": Key(None, _optional(_name)),
     "seed": Key(0, _integer(0)),
     "device": Key("auto", _choice("auto", "cpu", "cuda")),
     "retries": Key(0, _integer(0)),
@@ -274,6 +285,10 @@ def validate(raw: dict, where: str = "config", *, sweep: bool = False) -> dict:
         cfg["sweep"] = _validate_sweep(sweep_raw, where)
     if resolved is not None:
         cfg[RESOLVED_KEY] = resolved
+    else:
+        from toolchain.core.budget import check_training
+
+        check_training(where, cfg)
     return cfg
 
 

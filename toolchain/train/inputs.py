@@ -90,6 +90,9 @@ def resolve(cfg: dict, inputs: Inputs, where: str = "config") -> dict:
         raise ConfigError(f"{where}: model.kind = 'cnn' needs 2-D features, the {rep_kind} "
                           f"representation gives shape {list(shape)}")
     sizes = seed_sizes(rep_kind, n_in) if model["hidden"] == "seed" else [n_in, *model["hidden"], 2]
+    from toolchain.core.budget import check_training
+
+    check_training(where, cfg, n_in, len(inputs.labels))
     out = dict(cfg)
     out[RESOLVED_KEY] = {"input_shape": list(shape), "n_in": n_in, "sizes": sizes,
                          "representation": inputs.representation,

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from toolchain.train.checkpoint import save_run
+from toolchain.train.checkpoint import claim_run_folder, save_run
 from toolchain.train.inputs import holdout, load_inputs, resolve
 from toolchain.train.loop import summary, train_model
 
@@ -27,9 +27,14 @@ def roc_data(labels: np.ndarray, scores: np.ndarray) -> dict:
 
 
 def train_run(cfg: dict, out: str | Path, *, progress: bool = True, where: str = "config") -> dict:
-    """Load the data, train the configured model, write the run folder `out`; returns metrics."""
+    """Load the data, train the configured model, write the run folder `out`; returns metrics.
+
+    The run folder is checked (and claimed, see checkpoint.claim_run_folder) before training starts."""
+    claim_run_folder(out, what="run folder")
     inputs = load_inputs(cfg, progress=progress)
     cfg = resolve(cfg, inputs, where)
+    sizes = cfg["resolved"]["sizes"]  # weights twice (float32 file + its atomic temporary) and the rest
+    claim_run_folder(out, what="run folder", need_bytes=8 * sum(a * b + b for a, b in zip(sizes, sizes[1:])) + (8 << 20))
     train_idx, val_idx = holdout(cfg, inputs.labels)
     outcome = train_model(cfg, inputs.features, inputs.labels, train_idx, val_idx, progress=progress)
     val_labels = inputs.labels[val_idx]

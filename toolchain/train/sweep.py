@@ -18,6 +18,7 @@ the other grid keys, failed trials listed with their reason) and one heatmap PNG
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import hashlib
@@ -27,6 +28,7 @@ import json
 import os
 import socket
 import statistics
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,6 +117,9 @@ class TrialStore:
                 rows[path.stem] = row
         return rows
 
+    def has(self, trial_id: str) -> bool:
+        return (self.folder / f"{trial_id}.json").is_file()
+
     def write(self, row: dict) -> None:
         write_json(self.folder / f"{row['trial_id']}.json", row)
 
@@ -147,6 +152,9 @@ def _ray_trainable(config: dict, payload: dict) -> None:
     features, labels = payload["inputs"][trial.data_key]
     train_idx, val_idx = payload["folds"][trial.folds_key][trial.fold]
     row = run_trial(trial, features, labels, train_idx, val_idx)
+    import ray
+
+    row["node"] = ray.get_runtime_context().get_node_id()  # the Ray node the trial ran on
     tune.report({"row_json": json.dumps(row, default=_json_default)})
 
 
@@ -180,9 +188,15 @@ def _store_callback(store: TrialStore, on_row: Callable[[dict], None]):
 
         def __init__(self, store: TrialStore, on_row: Callable[[dict], None]) -> None:
             self.store, self.on_row = store, on_row
+            self.retried: list[str] = []  # trial ids run again after a failure (e.g. their node was lost)
+
+        def on_trial_recover(self, iteration, trials, trial, **info):
+            self.retried.append(trial.config["trial_id"])
 
         def on_trial_result(self, iteration, trials, trial, result, **info):
             row = json.loads(result["row_json"])
+            if self.store.has(row["trial_id"]):  # a retried trial that had reported: keep the first row
+                return
             self.store.write(row)
             self.on_row(row)
 
@@ -192,14 +206,118 @@ def _store_callback(store: TrialStore, on_row: Callable[[dict], None]):
     return StoreRows(store, on_row)
 
 
+LOOPBACK = "127.0.0.1"
+# Trials lost with a node (or a worker crash) are run again this many times before the sweep gives up
+# on them; a finished trial's row is on the driver already and is never run again.
+TRIAL_RETRIES = 3
+
+
+def _address_host_port(address: str) -> tuple[str, int] | None:
+    """(host, port) of "host:port" or "ray://host:port" (None for "auto" or a malformed address)."""
+    rest = address.split("://", 1)[1] if "://" in address else address
+    host, sep, port = rest.rstrip("/").rpartition(":")
+    if not sep or not port.isdigit():
+        return None
+    return host.strip("[]"), int(port)
+
+
+def is_loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def pin_ray_to_loopback() -> None:
+    """Make Ray (this process and the workers it starts) use 127.0.0.1 as this node's address.
+
+    Ray otherwise looks up the machine's external interface for every local node and even rewrites
+    a 127.0.0.1 address to it (ray._private.services.resolve_ip_for_localhost), unless "clusters"
+    are disabled (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0, read at import; the constant is also set in
+    case ray is imported already). Only used for local Ray and clusters on this machine's loopback.
+    """
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    from ray._private import ray_constants
+
+    ray_constants.ENABLE_RAY_CLUSTER = False
+
+
+def _check_reachable(address: str) -> None:
+    """Refuse an --address nothing answers on, in a second (Ray itself retries for minutes)."""
+    hp = _address_host_port(address)
+    if hp is None:
+        raise ConfigError(f"--address {address!r}: expected HOST:PORT, ray://HOST:PORT or auto")
+    try:
+        socket.create_connection(hp, timeout=5).close()
+    except OSError as exc:
+        raise ConfigError(f"--address {address}: no Ray cluster answers there ({exc.strerror or exc}); "
+                          "start one (ray start --head --node-ip-address=127.0.0.1) or fix the address") from None
+
+
+def connect_ray(address: str | None, num_cpus: int | None = None) -> None:
+    """Start a local Ray on 127.0.0.1 (address None) or join the cluster at `address`; a failure to
+    join is one ConfigError naming the address (unreachable, authentication token, version)."""
+    import logging
+
+    import ray
+
+    hp = _address_host_port(address) if address else None
+    if address is None or (hp is not None and is_loopback(hp[0])):
+        pin_ray_to_loopback()
+    quiet = {"log_to_driver": False, "logging_level": logging.ERROR}
+    if address is None:
+        ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, _node_ip_address=LOOPBACK, **quiet)
+        return
+    if address != "auto":
+        _check_reachable(address)
+    with _stderr_captured() as log:  # Ray's C++ client logs every failed retry there
+        try:
+            ray.init(address=address, _node_ip_address=LOOPBACK if hp and is_loopback(hp[0]) else None, **quiet)
+            failure = None
+        except Exception as exc:  # ConnectionError, AuthenticationError, RuntimeError (version), ValueError
+            failure = exc
+    text = log["text"]
+    if failure is None:
+        sys.stderr.write(text)
+        return
+    if "InvalidAuthToken" in text or "Unauthenticated" in text or type(failure).__name__ == "AuthenticationError":
+        raise ConfigError(f"--address {address}: the cluster refused this machine's Ray authentication token "
+                          "(set RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH to the cluster's token, see "
+                          "`ray get-auth-token`)") from None
+    first = (str(failure).strip().splitlines() or [type(failure).__name__])[0]
+    raise ConfigError(f"--address {address}: cannot join the Ray cluster ({type(failure).__name__}: {first})") from None
+
+
+@contextlib.contextmanager
+def _stderr_captured():
+    """File descriptor 2 (Python's and native code's stderr) goes to a temporary file; yields a dict
+    whose "text" holds what was written, once the block has ended."""
+    import tempfile
+
+    out = {"text": ""}
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as fh:
+            os.dup2(fh.fileno(), 2)
+            try:
+                yield out
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                fh.seek(0)
+                out["text"] = fh.read().decode(errors="replace")
+    finally:
+        os.close(saved)
+
+
 def _run_on_ray(pending: list[Trial], inputs: dict, folds: dict, store: TrialStore, out: Path, *,
                 address: str | None, cpus_per_trial: float, max_concurrent: int,
-                on_row: Callable[[dict], None]) -> list[str]:
-    """Run the pending trials as a Ray Tune grid; returns the errors of trials that raised.
+                on_row: Callable[[dict], None]) -> tuple[list[str], list[str]]:
+    """Run the pending trials as a Ray Tune grid; returns (errors of trials that raised, ids of
+    trials run again after a failure).
 
-    A local Ray is started (and shut down) unless one is running or `address` names a cluster.
-    SIGINT/SIGTERM propagate as KeyboardInterrupt (Tune's own SIGINT handler is disabled, Ray's
-    SIGTERM handler replaced), so the driver stops at once; rows already written stay.
+    A local Ray on 127.0.0.1 is started (and shut down) unless one is running or `address` names a
+    cluster. A trial lost with its node is run again (TRIAL_RETRIES). SIGINT/SIGTERM propagate as
+    KeyboardInterrupt (Tune's own SIGINT handler is disabled, Ray's SIGTERM handler replaced), so
+    the driver stops at once; rows already written stay.
     """
     import logging
 
@@ -207,18 +325,20 @@ def _run_on_ray(pending: list[Trial], inputs: dict, folds: dict, store: TrialSto
 
     os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # Tune's console tables: our bar shows progress
+    if address is None:
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # before ray is imported (see pin_ray_to_loopback)
     import ray
     from ray import tune
 
     logging.getLogger("ray").setLevel(logging.ERROR)
     started = not ray.is_initialized()
     if started:
-        ray.init(address=address, num_cpus=None if address else os.cpu_count(),
-                 include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+        connect_ray(address)
         sigterm_as_interrupt()
     try:
         payload = {"trials": {t.id: t for t in pending}, "inputs": inputs, "folds": folds,
                    "threads": max(1, int(cpus_per_trial))}
+        callback = _store_callback(store, on_row)
         trainable = tune.with_resources(tune.with_parameters(_ray_trainable, payload=payload),
                                         {"cpu": cpus_per_trial})
         tuner = tune.Tuner(
@@ -229,9 +349,10 @@ def _run_on_ray(pending: list[Trial], inputs: dict, folds: dict, store: TrialSto
                                         trial_dirname_creator=lambda t: t.config["trial_id"]),
             run_config=tune.RunConfig(name=time.strftime("session-%Y%m%d-%H%M%S"),
                                       storage_path=str((out / "ray").resolve()), verbose=0,
-                                      callbacks=[_store_callback(store, on_row)]))
+                                      failure_config=tune.FailureConfig(max_failures=TRIAL_RETRIES),
+                                      callbacks=[callback]))
         grid = tuner.fit()
-        return [f"trial {r.config['trial_id']}: {r.error}" for r in grid if r.error is not None]
+        return [f"trial {r.config['trial_id']}: {r.error}" for r in grid if r.error is not None], callback.retried
     finally:
         if started:
             ray.shutdown()
@@ -388,17 +509,20 @@ def run_sweep(raw: dict, out: str | Path, *, where: str = "config", address: str
     write_json(out / "sweep.json", {"config": cfg, "trials": [{"id": t.id, "params": t.params,
                                                                "fold": t.fold} for t in trials]})
     errors: list[str] = []
+    retried: list[str] = []
+    if pending and address and address != "auto":
+        _check_reachable(address)  # before loading any data
     if pending:
         inputs, folds = _prepare(pending, progress, where)
         with SweepProgress(progress, len(trials), len(trials) - len(pending)) as bar:
-            errors = _run_on_ray(pending, inputs, folds, store, out, address=address,
+            errors, retried = _run_on_ray(pending, inputs, folds, store, out, address=address,
                                  cpus_per_trial=cfg["sweep"]["cpus_per_trial"],
                                  max_concurrent=cfg["sweep"]["max_concurrent"], on_row=bar.row)
     rows = store.finished()
     tables = write_results(cfg, trials, rows, out)
     finished = [rows[t.id] for t in trials if t.id in rows]
     summary.update({"ran_now": len(finished) - summary["finished_before"], "finished": len(finished),
-                    "failed": sum(r["status"] != "ok" for r in finished),
+                    "failed": sum(r["status"] != "ok" for r in finished), "retried": sorted(set(retried)),
                     "tables": tables, "tables_md": str(out / "tables.md")})
     if errors:
         raise NeurodeployError(f"{len(errors)} trial(s) raised an error and were not recorded "

@@ -57,8 +57,11 @@ def verify(ir: NetworkIR, float_net: FloatNetwork | None, x: np.ndarray, labels=
     and None when nothing was compared (not verified).
     """
     from export.registry import BACKENDS
+    from toolchain.core.budget import check_simulation
 
     names = tuple(backends) if backends is not None else (("lava",) if lava else ())
+    check_simulation(f"verifying '{ir.name}'", ir.num_steps, int(x.shape[0]), ir.sizes,
+                     chunk=int(x.shape[0]), keys="the IR's num_steps, --clips")
     inp = encode_for_ir(ir, x, seed)
     emu = run_encoded(ir, inp)
     report: dict = {"clips": int(inp.shape[0]), "num_steps": ir.num_steps, "encoding": ir.input.encoding,
@@ -88,4 +91,9 @@ def verify(ir: NetworkIR, float_net: FloatNetwork | None, x: np.ndarray, labels=
     elif labels is not None:
         report["auc_quantised"] = auc(labels, emu.scores())
     report["ok"] = all(compared) if compared else None
+    ran = [n for n in names if report["backends"][n]["compared"]]
+    differ = [n for n in ran if not report["backends"][n]["exact"]]
+    report["verdict"] = ("not verified: no back end was compared" if not ran
+                         else ("mismatch: emulator != " + ", ".join(differ)) if differ
+                         else "verified: emulator == " + ", ".join(ran))
     return report
