@@ -1,4 +1,4 @@
-"""neurodeploy commands: train, sweep, bench train."""
+"""neurodeploy commands: train, sweep, reproduce, bench train."""
 
 from __future__ import annotations
 
@@ -107,6 +107,48 @@ def sweep(
             return
         console.print(f"ran {r['ran_now']} trials; {r['failed']} learning failures")
         console.print(Path(r["tables_md"]).read_text(), markup=False, highlight=False)
+
+    emit(result, as_json, render)
+
+
+@app.command()
+def reproduce(
+    study: str = typer.Argument(..., help="Study to reproduce: caid2025."),
+    data: str = typer.Option(..., "--data", help="Data set (Kaggle folder / zip, or `neurodeploy data synth` output)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder: reproduce.md / .json, PNGs, sweep/."),
+    quick: bool = typer.Option(False, "--quick", help="The study's reduced plan (caid2025: 3 betas incl. "
+                               "learnable x num_steps 1/10/25 x 3 folds x 1D and 2D on 3000 clips, "
+                               "hidden 1024-64, <= 12 epochs; about 45 min on 2 CPU cores)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="A sweep config in place of the "
+                                          "study's preset (its grid must vary representation.kind)."),
+    address: Optional[str] = typer.Option(None, "--address", help="Join this Ray cluster instead of a local Ray."),
+    set_: List[str] = SET_OPTION,
+    no_progress: bool = PROGRESS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Rerun a published grid study (on Ray Tune, resumable) and compare with its published tables.
+
+    Writes our median-AUC tables beside the published ones with the per-cell difference, the
+    learning failures per cell, per-fold validation-accuracy curves and a computed verdict on the
+    study's findings. Interrupt at any time; the same command resumes without rerunning finished trials.
+    """
+    from toolchain.train.runtime import enable_huge_pages, sigterm_as_interrupt
+
+    enable_huge_pages()  # before torch is imported
+    from toolchain.train.reproduce import reproduce as run_reproduce
+
+    sigterm_as_interrupt()
+    try:
+        result = run_reproduce(study, data, out, quick=quick, config=config, overrides=list(set_),
+                               address=address, progress=not no_progress and not as_json)
+    except KeyboardInterrupt:
+        err_console.print(f"[yellow]interrupted[/]: finished trials are kept in {out}/sweep/trials; "
+                          "run the same command again to resume")
+        raise typer.Exit(130) from None
+    result = {k: v for k, v in result.items() if k != "markdown"} | {"report": str(out / "reproduce.md")}
+
+    def render(r: dict) -> None:
+        console.print(Path(r["report"]).read_text(), markup=False, highlight=False)
 
     emit(result, as_json, render)
 

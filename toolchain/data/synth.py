@@ -87,6 +87,12 @@ class SynthConfig:
     tonal_prob: float = 0.4
     click_prob: float = 0.3
     noise_dbfs: float = -30.0
+    noise_spread_db: float = 6.0
+    noise_slope_min: float = 0.8
+    noise_slope_max: float = 2.0
+    highpass_hz: float = 0.0
+    confounder_snr_db_min: float = 0.0
+    confounder_snr_db_max: float = 12.0
     onset_spread_s: float = 0.15
 
     def __post_init__(self) -> None:
@@ -127,13 +133,16 @@ def _band_power(x: np.ndarray) -> float:
 
 
 def _ambient(rng: np.random.Generator, cfg: SynthConfig) -> np.ndarray:
-    alpha = rng.uniform(0.8, 2.0)
+    alpha = rng.uniform(cfg.noise_slope_min, cfg.noise_slope_max)
     shape = np.maximum(_F, 10.0) ** (-alpha / 2)
+    if cfg.highpass_hz > 0:
+        with np.errstate(divide="ignore"):
+            shape = shape / np.sqrt(1.0 + (cfg.highpass_hz / _F) ** 4)
     spec = np.fft.rfft(rng.standard_normal(N)) * shape
     x = np.fft.irfft(spec, N)
     x *= 1.0 + rng.uniform(0.0, 0.3) * np.sin(2 * np.pi * rng.uniform(0.2, 1.0) * _T
                                                   + rng.uniform(0, 2 * np.pi))
-    level = 10 ** ((cfg.noise_dbfs + rng.uniform(-6, 6)) / 20)
+    level = 10 ** ((cfg.noise_dbfs + rng.uniform(-cfg.noise_spread_db, cfg.noise_spread_db)) / 20)
     return x * level / np.sqrt(np.mean(x**2))
 
 
@@ -245,7 +254,7 @@ def generate_clip(seed: int, index: int, label: int, cfg: SynthConfig = SynthCon
     if label == 1:
         x += _scaled(_upcall(rng, cfg), snr(), bp)
     if rng.random() < (cfg.positive_confounder_prob if label == 1 else cfg.confounder_prob):
-        x += _scaled(_confounder(rng), snr(), bp)
+        x += _scaled(_confounder(rng), rng.uniform(cfg.confounder_snr_db_min, cfg.confounder_snr_db_max), bp)
     return np.clip(np.round(x * 32768), -32768, 32767).astype(np.int16)
 
 

@@ -63,8 +63,29 @@ def load_inputs(cfg: dict, progress: bool = True, representation: dict | None = 
     kind = rep.pop("kind")
     info: dict = {}
     features = make_features(clips, kind, rep, cache=cfg["data"]["cache"], info=info, progress=progress)
-    return Inputs(np.ascontiguousarray(features, dtype=np.float32), labels, list(clips.names),
-                  info["representation"], data_fingerprint(clips.names, labels))
+    names = list(clips.names)
+    keep = subset_indices(labels, cfg["data"]["subset"], cfg["seed"])
+    if keep is not None:
+        features, labels, names = features[keep], labels[keep], [names[i] for i in keep]
+    return Inputs(np.ascontiguousarray(features, dtype=np.float32), labels, names,
+                  info["representation"], data_fingerprint(names, labels))
+
+
+def subset_indices(labels: np.ndarray, n: int, seed: int) -> np.ndarray | None:
+    """Sorted indices of a class-stratified subset of `n` clips (data.subset; None: all clips).
+
+    Each class keeps its share (round(n * class fraction), at least one clip), drawn without
+    replacement with numpy.random.default_rng([seed, 104729]); the clips stay in data-set order.
+    """
+    if n <= 0 or n >= len(labels):
+        return None
+    rng = np.random.default_rng([seed, 104729])
+    picks = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        take = max(1, round(n * len(members) / len(labels)))
+        picks.append(rng.choice(members, size=min(take, len(members)), replace=False))
+    return np.sort(np.concatenate(picks))
 
 
 def resolve(cfg: dict, inputs: Inputs, where: str = "config") -> dict:

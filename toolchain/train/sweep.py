@@ -1,7 +1,8 @@
 """`neurodeploy sweep`: grid x K folds on Ray Tune, resumable, with seed-style AUC tables.
 
-Plan: every combination of the `[sweep.grid]` values is applied to the run config (each one
-validated like a run config), then crossed with folds 1..K of `toolchain.data.folds.make_folds` on the
+Plan: every combination of the `[sweep.grid]` values is applied to the run config (plus the
+keys of every `[sweep.when."KEY=VALUE"]` table whose grid key has that value in the cell; each
+cell validated like a run config), then crossed with folds 1..K of `toolchain.data.folds.make_folds` on the
 data's labels. A trial's id is a hash of its complete config (data path, representation, model,
 train, seed), its fold and the fold scheme, so a changed setting is a new trial.
 
@@ -86,6 +87,11 @@ def expand(raw: dict, where: str = "config") -> list[Trial]:
             if key == "representation.kind" and get_key(cell, "representation.kind", None) != value:
                 cell["representation"] = {"kind": value}  # the other kind's parameters do not apply
             set_key(cell, key, value, where)
+        for cond, overrides in sweep["when"].items():
+            key, _, value = cond.partition("=")
+            if label(params[key]) == value:
+                for okey, ovalue in overrides.items():
+                    set_key(cell, okey, ovalue, f"{where} sweep.when.{cond}")
         text = ", ".join(f"{k} = {label(v)}" for k, v in params.items())
         trial_cfg = validate(cell, f"{where} (sweep.grid cell {text})")
         ident = {k: v for k, v in trial_cfg.items() if k != "name"}
@@ -131,7 +137,8 @@ def run_trial(trial: Trial, features: np.ndarray, labels: np.ndarray, train_idx:
             **{k: s[k] for k in ("val_auc", "val_accuracy", "val_loss", "best_epoch", "epochs_run",
                                  "stopped_early", "firing_rates", "failure", "seed", "attempts",
                                  "seconds", "train_samples_per_s")},
-            "history": [{k: h[k] for k in ("epoch", "train_loss", "val_loss", "val_auc", "firing_rates")}
+            "history": [{k: h[k] for k in ("epoch", "train_loss", "train_accuracy", "val_loss", "val_auc",
+                                           "val_accuracy", "firing_rates")}
                         for h in outcome.fit.history],
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": socket.gethostname(),
             "pid": os.getpid()}
