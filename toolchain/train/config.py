@@ -61,6 +61,7 @@ A sweep config is a run config plus `[sweep]` (see toolchain.train.sweep):
     rows = "model.beta"        # table rows / heatmap y axis
     cols = "model.num_steps"   # table columns / heatmap x axis
     cpus_per_trial = 1
+    gpus_per_trial = 0.5       # default: 1 when CUDA is present and device is not "cpu", else 0
     max_concurrent = 0         # 0: as many trials as CPUs allow
     [sweep.grid]
     "model.beta" = [0.8, 0.9, "learnable"]
@@ -224,6 +225,7 @@ SWEEP_SCHEMA: dict[str, Any] = {
     "rows": Key("model.beta", _string),
     "cols": Key("model.num_steps", _string),
     "cpus_per_trial": Key(1, _number(gt=0.0)),
+    "gpus_per_trial": Key(None, _optional(_number(ge=0.0))),
     "max_concurrent": Key(0, _integer(0)),
 }
 

@@ -12,8 +12,8 @@ accuracy curves, and a verdict on each of the study's findings computed from the
 caid2025 (Martin, Maximin, Averty, CAID 2025: SNN MLPs on the raw waveform (1D) and on
 spectrograms (2D)): full grid beta {0.7, 0.8, 0.9, 0.95, learnable} x num_steps {1, 10, 20, 30,
 40, 50} x 5 folds x {1D, 2D} = 300 trials at the seed's layer sizes (preset caid2025). Quick:
-beta {0.7, 0.9, learnable} x num_steps {1, 10, 25} x 3 folds x {1D, 2D} = 54 trials on a
-3000-clip stratified subset with hidden layers 1024-64 and at most 12 epochs (patience 4).
+beta {0.7, 0.9, learnable} x num_steps {1, 10, 20} x 3 folds x {1D, 2D} = 54 trials on a
+3000-clip stratified subset with hidden layers 1024-64 and at most 10 epochs (patience 3).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 
 from toolchain.core.errors import ConfigError
 from toolchain.core.fileio import write_json, write_text
-from toolchain.train.config import preset_path, read_config, read_toml, set_key, validate
+from toolchain.train.config import preset_path, read_config, read_toml, validate
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,9 @@ STUDIES = {
               "classification: representation matters (Martin, Maximin, Averty)",
         preset="caid2025", published="caid2025-published",
         names={"waveform": "1D (raw waveform)", "spectrogram": "2D (spectrogram)"},
-        quick_grid={"model.beta": [0.7, 0.9, "learnable"], "model.num_steps": [1, 10, 25]},
+        quick_grid={"model.beta": [0.7, 0.9, "learnable"], "model.num_steps": [1, 10, 20]},
         quick_folds=3, quick_clips=3000,
-        quick_set=("model.hidden=[1024, 64]", "train.epochs=12", "train.patience=4")),
+        quick_set=("model.hidden=[1024, 64]", "train.epochs=10", "train.patience=3")),
 }
 
 

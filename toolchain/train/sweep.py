@@ -199,9 +199,20 @@ def _store_callback(store: TrialStore, on_row: Callable[[dict], None]):
     return StoreRows(store, on_row)
 
 
+def trial_resources(cpus_per_trial: float, gpus_per_trial: float | None, devices: set[str],
+                    cuda_available: bool) -> dict[str, float]:
+    """Ray resources of one trial. gpus_per_trial None ("auto"): one GPU per trial when the
+    driver sees CUDA and no trial asks for device = "cpu" -- Ray hides the GPUs from a trial that
+    reserves none (CUDA_VISIBLE_DEVICES=""), so `device = "auto"` would silently train on the CPU."""
+    gpus = gpus_per_trial
+    if gpus is None:
+        gpus = 1.0 if cuda_available and "cpu" not in devices else 0.0
+    return {"cpu": cpus_per_trial, **({"gpu": gpus} if gpus else {})}
+
+
 def _run_on_ray(pending: list[Trial], inputs: dict, folds: dict, store: TrialStore, out: Path, *,
                 address: str | None, cpus_per_trial: float, max_concurrent: int,
-                on_row: Callable[[dict], None]) -> list[str]:
+                on_row: Callable[[dict], None], gpus_per_trial: float | None = None) -> list[str]:
     """Run the pending trials as a Ray Tune grid; returns the errors of trials that raised.
 
     A local Ray is started (and shut down) unless one is running or `address` names a cluster.
@@ -215,9 +226,12 @@ def _run_on_ray(pending: list[Trial], inputs: dict, folds: dict, store: TrialSto
     os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # Tune's console tables: our bar shows progress
     import ray
+    import torch
     from ray import tune
 
     logging.getLogger("ray").setLevel(logging.ERROR)
+    resources = trial_resources(cpus_per_trial, gpus_per_trial, {t.config["device"] for t in pending},
+                                torch.cuda.is_available())
     started = not ray.is_initialized()
     if started:
         ray.init(address=address, num_cpus=None if address else os.cpu_count(),
@@ -227,7 +241,7 @@ def _run_on_ray(pending: list[Trial], inputs: dict, folds: dict, store: TrialSto
         payload = {"trials": {t.id: t for t in pending}, "inputs": inputs, "folds": folds,
                    "threads": max(1, int(cpus_per_trial))}
         trainable = tune.with_resources(tune.with_parameters(_ray_trainable, payload=payload),
-                                        {"cpu": cpus_per_trial})
+                                        resources)
         tuner = tune.Tuner(
             trainable,
             param_space={"trial_id": tune.grid_search([t.id for t in pending])},
@@ -400,7 +414,8 @@ def run_sweep(raw: dict, out: str | Path, *, where: str = "config", address: str
         with SweepProgress(progress, len(trials), len(trials) - len(pending)) as bar:
             errors = _run_on_ray(pending, inputs, folds, store, out, address=address,
                                  cpus_per_trial=cfg["sweep"]["cpus_per_trial"],
-                                 max_concurrent=cfg["sweep"]["max_concurrent"], on_row=bar.row)
+                                 max_concurrent=cfg["sweep"]["max_concurrent"], on_row=bar.row,
+                                 gpus_per_trial=cfg["sweep"]["gpus_per_trial"])
     rows = store.finished()
     tables = write_results(cfg, trials, rows, out)
     finished = [rows[t.id] for t in trials if t.id in rows]
