@@ -173,16 +173,17 @@ def _estimate(study: str, data: str, quick: bool, config, overrides: list[str], 
                       f"{r['n_val']} validation clips), {r['threads_per_trial']} torch thread(s) per trial, "
                       f"{r['concurrent_trials']} trials at a time; {r['machine']['processor']}, "
                       f"{r['machine']['cpus']} CPUs, load average {r['machine']['load_average'][0]:.1f}")
-        console.print("representation  steps  network                   train batch  eval batch  epoch    trial "
-                      f"({r['typical_epochs']} ep)  trial (max)  trials")
+        console.print("representation  steps  network                   train batch  eval batch  epoch    "
+                      "trial (typ.)  trial (max)  trials")
         for c in r["cells"]:
             net = "-".join(map(str, c["sizes"]))
             console.print(f"{c['representation']:14s}  {c['num_steps']:5d}  {net:24s}  {c['train_batch_s']:9.3f} s  "
                           f"{c['eval_batch_s']:8.3f} s  {c['epoch_s'] / 60:5.1f} min  {c['trial_s_typical'] / 60:9.1f} min  "
                           f"{c['trial_s_max'] / 60:8.1f} min  {c['trials']:6d}")
-        console.print(f"grid: [bold]{r['grid_hours_typical']:.1f} h[/] at {r['typical_epochs']} epochs per trial, "
-                      f"{r['grid_hours_max']:.1f} h if every trial runs its maximum epochs (timed: "
-                      f"{r['timed_batches']} batches per cell, extrapolated)")
+        console.print(f"grid: [bold]{r['grid_hours_typical']:.1f} h[/] at a typical min({r['typical_epochs']}, max) "
+                      f"epochs per trial, {r['grid_hours_max']:.1f} h if every trial runs its maximum epochs "
+                      f"(timed: {r['timed_batches']} batches per cell, extrapolated; training only: data loading, "
+                      "weight calibration and Ray start-up not included)")
 
     emit(result, as_json, render)
 

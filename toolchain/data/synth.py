@@ -45,13 +45,13 @@ Knobs (SynthConfig field, default; what property of real recordings it stands fo
   uniform in [confounder_snr_db_min, confounder_snr_db_max] (-5, 15 dB; the other sources are
   received at their own levels).
 
-Measured at the defaults on the first 3000 clips of `neurodeploy data synth --seed 0` with
-`neurodeploy data baselines` (3-fold stratified logistic regressions, mean AUC): normalised
-waveform 0.49 (a linear model cannot use random-phase sound), RMS / peak / crest factor 0.74
-(loud calls add energy), |FFT| of the normalised waveform 0.83, per-clip log spectrogram 0.91.
-SNN MLPs (1024-64 hidden, 10 steps, 80/20 split; see the README for the seed-sized grid):
-spectrogram 0.94, raw waveform 0.66 (0.70 on 4000 clips). The low-SNR calls (about a fifth of
-them below 0 dB), partial calls and in-band confounders keep the spectrogram models from 1.0.
+Measured at the defaults with `neurodeploy data baselines` on the first 3000 clips of `data synth
+--clips 4000 --seed 0` (3-fold stratified logistic regressions, mean AUC): normalised waveform
+0.50 (a linear model cannot use sound of random phase), RMS / peak / crest factor 0.74 (loud calls
+add energy), |FFT| of the normalised waveform 0.86, per-clip log spectrogram 0.92. In the demo
+pipeline (3000 clips, 600 held out, SNN MLPs with 1024-64 hidden neurons, 10 steps): spectrogram
+SNN 0.946, raw-waveform SNN 0.717. Faint calls (a fifth of them below 0 dB), partial calls and
+in-band confounders keep the spectrogram models below 1.0.
 """
 
 from __future__ import annotations
