@@ -22,24 +22,40 @@ from toolchain.ir.graph import NetworkIR
 HERE = Path(__file__).resolve().parent
 
 
+def _first_block_shape(ir: NetworkIR) -> list[int]:
+    """The shape the first block reads from the source: its own input shape for conv / input
+    populations, the flat input vector for dense ones."""
+    first = next(layer for layer in ir.layers if layer.kind != "flatten")
+    if first.kind in ("conv", "input"):
+        return [int(v) for v in first.in_shape]
+    return [int(ir.input.n_in)]
+
+
 def process_spec(ir: NetworkIR) -> tuple[dict, dict[str, np.ndarray]]:
-    """(spec, arrays): the Lava process parameters of every layer and their weight/bias arrays."""
-    layers = []
+    """(spec, arrays): the Lava process parameters of every layer and their integer arrays."""
+    from toolchain.ir.checks import max_input
+
+    layers, arrays = [], {}
+    delays = iter(ir.delays())
     for i, layer in enumerate(ir.layers):
-        layers.append({
-            "name": layer.name, "n_in": layer.n_in, "n_out": layer.n_out,
-            "num_message_bits": int(ir.input.bits) if (i == 0 and ir.input.graded) else 0,
-            "weight_exp": int(layer.weight_exp), "du": int(layer.du), "dv": int(layer.dv), "vth": int(layer.vth),
-            "bias_exp": int(layer.bias_exp), "reset": layer.reset,
-        })
-    spec = {"format": "neurodeploy-lava-graph", "version": 1, "name": ir.name, "num_steps": int(ir.num_steps),
+        p = {"name": layer.name, "kind": layer.kind, "in_shape": [int(v) for v in layer.in_shape],
+             "out_shape": [int(v) for v in layer.out_shape], "neurons": bool(layer.has_neurons)}
+        if layer.has_neurons:
+            p.update(delay=next(delays), **layer.neuron_params())
+        if hasattr(layer, "weight"):
+            graded = ir.input.graded and max_input(ir, i) > 1
+            p.update(weight_exp=int(layer.weight_exp), num_message_bits=int(ir.input.bits) if graded else 0)
+        if layer.kind == "conv":
+            p.update(stride=list(layer.stride), padding=list(layer.padding), dilation=list(layer.dilation),
+                     groups=int(layer.groups))
+        layers.append(p)
+        for name, arr in layer.tensors().items():
+            arrays[f"{name}_{i}"] = np.asarray(arr, dtype=np.int32)
+    spec = {"format": "neurodeploy-lava-graph", "version": 2, "name": ir.name, "num_steps": int(ir.num_steps),
             "input": {"n_in": int(ir.input.n_in), "encoding": ir.input.encoding, "bits": int(ir.input.bits),
-                      "scale": float(ir.input.scale), "spike_encoder": ir.input.spike_encoder},
+                      "scale": float(ir.input.scale), "spike_encoder": ir.input.spike_encoder,
+                      "shape": _first_block_shape(ir)},
             "layers": layers}
-    arrays = {}
-    for i, layer in enumerate(ir.layers):
-        arrays[f"weight_{i}"] = np.asarray(layer.weight, dtype=np.int32)
-        arrays[f"bias_mant_{i}"] = np.asarray(layer.bias_mant, dtype=np.int32)
     return spec, arrays
 
 
@@ -51,15 +67,16 @@ def run_lava(ir: NetworkIR, inp: np.ndarray, record_v: bool = False) -> SimResul
     meta = {"encoding": ir.input.encoding, "num_steps": ir.num_steps, "seconds": time.perf_counter() - t0,
             "lava_steps": out["steps"]}
     if record_v:
-        meta["v"] = out["v"]
+        meta["v"], meta["u"] = out["v"], out["u"]
     return SimResult(backend="lava", input=inp, layer_spikes=out["spikes"], meta=meta)
 
 
 README = """Lava process graph exported by neurodeploy ({name}).
 
 Files: network.json (per-layer Lava process parameters), network.npz (int32 weights and biases),
-lava_runtime.py (builds Source -> [Dense -> LIFReset] x {n_layers} with Monitors and runs it on
-Loihi2SimCfg(select_tag="fixed_pt")), lava_models/ (the subtractive-reset neuron, if used).
+lava_runtime.py (builds the source and one block per layer ({kinds}: Dense / Conv / recurrent Dense ->
+LIFReset) with recorders and runs it on Loihi2SimCfg(select_tag="fixed_pt")), lava_models/ (the
+subtractive-reset neuron, if used).
 Needs: Python 3.10, numpy<2, lava-nc 0.10.0.
 
     import json, numpy as np, lava_runtime
@@ -81,10 +98,10 @@ def export_lava(ir: NetworkIR, out_dir: str | Path) -> Path:
     with atomic_path(out / "network.npz") as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
-    for rel in ("lava_runtime.py", "lava_models/__init__.py", "lava_models/subtract.py"):
+    for rel in ("lava_runtime.py", "lava_models/__init__.py", "lava_models/subtract.py", "lava_models/recorder.py"):
         with atomic_path(out / rel) as tmp:
             shutil.copyfile(HERE / rel, tmp)
-    write_text(out / "README.txt", README.format(name=ir.name, n_layers=len(ir.layers), n_in=ir.input.n_in,
+    write_text(out / "README.txt", README.format(name=ir.name, kinds=", ".join(ir.kinds), n_in=ir.input.n_in,
                                                  encoding=ir.input.encoding, bits=ir.input.bits, T=ir.num_steps,
                                                  scale=ir.input.scale))
     return out

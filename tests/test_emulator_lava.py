@@ -53,9 +53,9 @@ def _edge_ir(encoding: str, reset: str) -> NetworkIR:
     w0 = np.array([[255, -256, 255, -256], [255, 255, 255, 255], [-256, -256, 255, 0]], dtype=np.int32)
     w1 = np.array([[255, -256, 255], [-256, 255, 1]], dtype=np.int32)
     layers = [
-        LayerIR("edge0", w0, np.array([4095, -4096, 0], dtype=np.int32), weight_exp=2 if encoding == "spikes" else 0,
+        LayerIR(name="edge0", weight=w0, bias_mant=np.array([4095, -4096, 0], dtype=np.int32), weight_exp=2 if encoding == "spikes" else 0,
                 weight_bits=9, bias_exp=7, du=0 if encoding == "graded_once" else 4095, dv=0, vth=0, reset=reset),
-        LayerIR("edge1", w1, np.array([-4096, 4095], dtype=np.int32), weight_exp=7, weight_bits=9, bias_exp=0,
+        LayerIR(name="edge1", weight=w1, bias_mant=np.array([-4096, 4095], dtype=np.int32), weight_exp=7, weight_bits=9, bias_exp=0,
                 du=0, dv=4095, vth=L.VTH_MAX, reset=reset),
     ]
     spec = InputSpec(n_in=4, encoding=encoding, bits=1 if encoding == "spikes" else 8,

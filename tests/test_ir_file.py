@@ -11,8 +11,8 @@ from toolchain.ir.checks import IRError, problems, validate
 def small_ir() -> NetworkIR:
     rng = np.random.default_rng(0)
     return NetworkIR("t", 5, InputSpec(n_in=4, encoding="graded_once", bits=8, scale=255.0, shape=(2, 2)), [
-        LayerIR("fc0", rng.integers(-128, 128, (3, 4)).astype(np.int32), np.zeros(3, np.int32), du=0, dv=100, vth=500),
-        LayerIR("fc1", rng.integers(-128, 128, (2, 3)).astype(np.int32), np.array([5, -5], np.int32), dv=10, vth=50),
+        LayerIR(name="fc0", weight=rng.integers(-128, 128, (3, 4)).astype(np.int32), bias_mant=np.zeros(3, np.int32), du=0, dv=100, vth=500),
+        LayerIR(name="fc1", weight=rng.integers(-128, 128, (2, 3)).astype(np.int32), bias_mant=np.array([5, -5], np.int32), dv=10, vth=50),
     ])
 
 
@@ -32,7 +32,7 @@ def test_round_trip_is_exact(tmp_path):
     (lambda ir: setattr(ir.layers[1], "bias_mant", np.array([5000, 0], np.int32)), "field 'bias_mant': values 0..5000"),
     (lambda ir: setattr(ir.layers[1], "weight", np.ones((2, 5), np.int32)), "expects 5 inputs but the previous stage has 3"),
     (lambda ir: setattr(ir.layers[0], "du", 4095), "'graded_once' needs du=0"),
-    (lambda ir: setattr(ir.layers[0], "weight_bits", 12), "field 'weight_bits': 12 outside 2..9"),
+    (lambda ir: setattr(ir.layers[0], "weight_bits", 12), "field 'weight_bits': 12 outside 1..9"),
     (lambda ir: setattr(ir, "schema_version", 99), "schema_version 99 is not supported"),
 ])
 def test_bad_ir_is_refused_naming_layer_and_field(tmp_path, mutate, expected):

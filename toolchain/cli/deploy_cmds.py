@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from toolchain.cli.app import JSON_OPTION, app, console, emit, err_console
-from toolchain.core.errors import ArtifactError, ConfigError
+from toolchain.core.errors import ConfigError
 
 IR_NAME = "network.ndir"
 
@@ -101,36 +101,30 @@ def export(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Export a deployment (Lava graph folder, netx .net, NIR) or an ANN baseline (ONNX)."""
-    fmt = fmt.lower()
-    result: dict = {"format": fmt, "out": str(out)}
-    if fmt == "onnx":
-        from export.onnx_export import export_run_onnx
+    from types import SimpleNamespace
 
-        result.update(export_run_onnx(src, out))
-    elif fmt in ("lava", "netx", "nir"):
-        if fmt == "nir" and (src / "manifest.json").is_file() and not (src / IR_NAME).is_file():
+    from export.registry import BACKENDS
+
+    fmt = fmt.lower()
+    writers = [n for n, b in BACKENDS.items() if b.write is not None]
+    if fmt not in writers:
+        raise ConfigError(f"--format {fmt!r} is not one of {', '.join(writers)}")
+    backend = BACKENDS[fmt]
+    result: dict = {"format": fmt, "out": str(out)}
+    if backend.source == "run":
+        result["warnings"] = backend.write(src, out)
+    else:
+        if backend.needs_float and (src / "manifest.json").is_file() and not (src / IR_NAME).is_file():
             from toolchain.train import load_run
 
-            net = load_run(src).model.to_float_network()
+            dep = SimpleNamespace(ir=None, float_net=load_run(src).model.to_float_network())
         else:
             ir, net = load_deployment(src)
-        if fmt == "lava":
-            from export.lava_graph import export_lava
-
-            export_lava(ir, out)
-        elif fmt == "netx":
-            from export.netx import write_netx
-
-            write_netx(ir, out)
-        else:
-            from export.nir_export import write_nir
-
-            if net is None:
-                raise ArtifactError(f"{src}: no float network beside the IR; NIR export needs the float model")
-            _, notes = write_nir(net, out)
-            result["warnings"] = notes
-    else:
-        raise ConfigError(f"--format {fmt!r} is not one of lava, netx, nir, onnx")
+            dep = SimpleNamespace(ir=ir, float_net=net)
+            problems = backend.problems(ir)
+            if problems:
+                raise ConfigError(f"{src}: cannot export as {fmt}: {'; '.join(problems)}")
+        result["warnings"] = backend.write(dep, out)
 
     def render(r: dict) -> None:
         for w in r.get("warnings", []):
@@ -150,45 +144,96 @@ def _features(ir, data: Path, clips: int, as_json: bool):
     return sel
 
 
+def _inputs(ir, data: Path | None, inputs: Path | None, clips: int, as_json: bool):
+    """(x, labels or None, selection note) from a data set (features of its clips) or a .npy of inputs
+    in the IR's own input form."""
+    if (data is None) == (inputs is None):
+        raise ConfigError("give either --data PATH (clips of a data set) or --inputs X.npy (inputs in the "
+                          "network's own form), not both")
+    if inputs is not None:
+        from toolchain.deploy.features import load_ir_inputs
+
+        x = load_ir_inputs(str(inputs), ir)
+        return x[:clips] if clips else x, None, f"{inputs}"
+    sel = _features(ir, data, clips, as_json)
+    return sel.x, sel.labels, sel.note
+
+
+def _save_spikes(path: Path, ir, res) -> None:
+    """S.npz: one array per population, layer0, layer1, ..., bool [clips, steps, *population shape]."""
+    import io
+
+    import numpy as np
+
+    from toolchain.core.fileio import write_bytes
+
+    arrays = {f"layer{i}": s.reshape(s.shape[:2] + tuple(layer.out_shape))
+              for i, (s, layer) in enumerate(zip(res.layer_spikes, ir.spiking))}
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    write_bytes(path, buf.getvalue())
+
+
 @app.command()
 def simulate(
     q: Path = typer.Argument(..., help="A quantise folder or IR file."),
-    backend: str = typer.Option("emulator", help="emulator | lava"),
-    data: Path = typer.Option(..., help="Data set (Kaggle layout folder or zip)."),
+    backend: str = typer.Option("emulator", help="A back end that runs networks: emulator | lava | netx."),
+    data: Optional[Path] = typer.Option(None, help="Data set (Kaggle layout folder or zip): its clips' features."),
+    inputs: Optional[Path] = typer.Option(None, "--inputs", help="X.npy: one input per clip in the network's own "
+                                          "form (features in [0, 1]; spike trains [clips, steps, ...]; biases)."),
     clips: int = typer.Option(100, help="How many clips (validation split when the data set is the training one)."),
+    num_steps: int = typer.Option(0, "--num-steps", help="Steps per classification instead of the IR's (0: keep)."),
+    save_spikes: Optional[Path] = typer.Option(None, "--save-spikes", help="S.npz: per population layer0, layer1, "
+                                               "... spikes [clips, steps, *shape]."),
     seed: int = typer.Option(0, help="Seed of rate-coded input spikes."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Run the quantised network on clips with the bit-exact emulator or Lava; accuracy, AUC, activity."""
+    """Run the quantised network with the bit-exact emulator or another back end; accuracy, AUC, activity."""
+    import dataclasses
+
+    from export.registry import BACKENDS
     from toolchain.core.metrics import auc
     from toolchain.represent.encoding import encode_for_ir
 
     ir, _ = load_deployment(q)
-    sel = _features(ir, data, clips, as_json)
+    if num_steps:
+        ir = dataclasses.replace(ir, num_steps=int(num_steps))
+    if backend not in BACKENDS or BACKENDS[backend].run is None:
+        raise ConfigError(f"--backend {backend!r} is not one that runs networks "
+                          f"({', '.join(n for n, b in BACKENDS.items() if b.run)})")
+    problems = BACKENDS[backend].problems(ir)
+    if problems:
+        raise ConfigError(f"--backend {backend}: {problems[0]}")
+    x, labels, note = _inputs(ir, data, inputs, clips, as_json)
     if backend == "emulator":
         from toolchain.emulator import Emulator
 
-        res = Emulator(ir).simulate(sel.x, seed, progress=None if as_json else _progress_cb(len(sel.x), "emulator"))
-    elif backend == "lava":
-        from export.lava_graph import run_lava
-
-        res = run_lava(ir, encode_for_ir(ir, sel.x, seed))
+        emu = Emulator(ir)
+        prog = None if as_json else _progress_cb(len(x), "emulator")
+        res = emu.simulate(x, seed, progress=prog)
     else:
-        raise ConfigError(f"--backend {backend!r} is not 'emulator' or 'lava'")
-    labelled = sel.labels >= 0
-    result = {"backend": backend, "clips": len(sel.x), "selection": sel.note, "seconds": res.meta["seconds"],
-              "clips_per_s": len(sel.x) / res.meta["seconds"], "skipped": len(sel.skipped),
-              "accuracy": float((res.decisions[labelled] == sel.labels[labelled]).mean()) if labelled.any() else None,
-              "auc": auc(sel.labels[labelled], res.scores()[labelled]) if labelled.any() else None,
+        res = BACKENDS[backend].run(ir, encode_for_ir(ir, x, seed), False)
+    if save_spikes is not None:
+        _save_spikes(save_spikes, ir, res)
+    labelled = labels >= 0 if labels is not None else None
+    have = labelled is not None and labelled.any()
+    result = {"backend": backend, "clips": len(x), "selection": note, "num_steps": ir.num_steps,
+              "seconds": res.meta["seconds"], "clips_per_s": len(x) / max(res.meta["seconds"], 1e-9),
+              "accuracy": float((res.decisions[labelled] == labels[labelled]).mean()) if have else None,
+              "auc": auc(labels[labelled], res.scores()[labelled]) if have else None,
               "firing_rates": [float(s.mean()) for s in res.layer_spikes],
-              "spikes_per_clip": [float(s.sum(axis=(1, 2)).mean()) for s in res.layer_spikes]}
+              "spikes_per_clip": [float(s.sum(axis=(1, 2)).mean()) for s in res.layer_spikes],
+              "spikes_file": str(save_spikes) if save_spikes else None}
 
     def render(r: dict) -> None:
-        console.print(f"{r['backend']}: {r['clips']} clips ({r['selection']}) in {r['seconds']:.2f} s "
-                      f"({r['clips_per_s']:.1f} clips/s)")
-        console.print(f"accuracy {r['accuracy']}, AUC {r['auc']}")
+        console.print(f"{r['backend']}: {r['clips']} clips ({r['selection']}) x {r['num_steps']} steps in "
+                      f"{r['seconds']:.2f} s ({r['clips_per_s']:.1f} clips/s)", markup=False)
+        if r["auc"] is not None or r["accuracy"] is not None:
+            console.print(f"accuracy {r['accuracy']}, AUC {r['auc']}")
         for i, (fr, sp) in enumerate(zip(r["firing_rates"], r["spikes_per_clip"])):
             console.print(f"  layer {i}: firing rate {fr:.4f}, {sp:.1f} spikes per clip")
+        if r["spikes_file"]:
+            console.print(f"[green]wrote[/] spikes to {r['spikes_file']}")
 
     emit(result, as_json, render)
 
@@ -196,37 +241,87 @@ def simulate(
 @app.command()
 def verify(
     q: Path = typer.Argument(..., help="A quantise folder (IR + float network) or IR file."),
-    data: Path = typer.Option(..., help="Data set (Kaggle layout folder or zip)."),
-    clips: int = typer.Option(20, help="Clips run through float model, emulator and Lava."),
+    data: Optional[Path] = typer.Option(None, help="Data set (Kaggle layout folder or zip)."),
+    inputs: Optional[Path] = typer.Option(None, "--inputs", help="X.npy: inputs in the network's own form."),
+    clips: int = typer.Option(20, help="Clips run through the float model, the emulator and each back end."),
+    backend: list[str] = typer.Option(["lava"], "--backend", help="Back end(s) compared with the emulator "
+                                      "(repeat: --backend lava --backend netx)."),
     seed: int = typer.Option(0, help="Seed of rate-coded input spikes."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Float snntorch model vs emulator vs Lava on the same clips; exit 1 unless emulator == Lava exactly."""
+    """Float snntorch model vs emulator vs each back end on the same clips; exit 1 unless every back end
+    equals the emulator for every neuron at every step."""
+    from export.registry import BACKENDS
     from toolchain.verify import verify as run_verify
 
+    for name in backend:
+        if name not in BACKENDS or BACKENDS[name].run is None or name == "emulator":
+            raise ConfigError(f"--backend {name!r} is not a back end to verify against "
+                              f"({', '.join(n for n, b in BACKENDS.items() if b.run and n != 'emulator')})")
     ir, net = load_deployment(q)
-    sel = _features(ir, data, clips, as_json)
-    labels = sel.labels if (sel.labels >= 0).all() else None
-    report = run_verify(ir, net, sel.x, labels=labels, seed=seed)
-    report.update(selection=sel.note, skipped=len(sel.skipped))
+    x, labels, note = _inputs(ir, data, inputs, clips, as_json)
+    labels = labels if labels is not None and (labels >= 0).all() else None
+    report = run_verify(ir, net if inputs is None else None, x, labels=labels, seed=seed, backends=tuple(backend))
+    report.update(selection=note)
 
     def render(r: dict) -> None:
         from rich.table import Table
 
-        t = Table(title=f"emulator vs Lava, {r['clips']} clips x {r['num_steps']} steps ({r['selection']})")
-        for col in ("layer", "exact", "agreement", "mismatches", "spikes emulator", "spikes lava"):
-            t.add_column(col)
-        for row in r["emulator_vs_lava"]:
-            t.add_row(str(row["layer"]), "yes" if row["exact"] else "[red]NO[/]", f"{row['agreement']:.2%}",
-                      str(row["mismatches"]), str(row["spikes_emulator"]), str(row["spikes_lava"]))
-        console.print(t)
-        console.print(f"output counts equal: {r['output_counts_equal']}")
+        for name, b in r["backends"].items():
+            if not b["compared"]:
+                console.print(f"{name}: not compared ({'; '.join(b['problems'])})", markup=False)
+                continue
+            t = Table(title=f"emulator vs {name}, {r['clips']} clips x {r['num_steps']} steps ({r['selection']})")
+            for col in ("layer", "exact", "agreement", "mismatches", "spikes emulator", f"spikes {name}"):
+                t.add_column(col)
+            for row in b["layers"]:
+                t.add_row(str(row["layer"]), "yes" if row["exact"] else "[red]NO[/]", f"{row['agreement']:.2%}",
+                          str(row["mismatches"]), str(row["spikes_emulator"]), str(row[f"spikes_{name}"]))
+            console.print(t)
+            console.print(f"output counts equal: {b['output_counts_equal']}")
         fq = r.get("float_vs_quantised")
         if fq:
             console.print(f"float vs quantised: decision agreement {fq['decision_agreement']:.2%}"
                           + (f", AUC {fq['auc_float']} vs {fq['auc_quantised']}" if fq.get("auc_float") is not None else ""))
-        console.print("[green]VERIFIED: emulator == Lava[/]" if r["ok"] else "[red]MISMATCH: emulator != Lava[/]")
+        names = ", ".join(n for n, b in r["backends"].items() if b["compared"])
+        if r["ok"] is None:
+            console.print("[yellow]NOT VERIFIED: no back end could be compared[/]")
+        elif r["ok"]:
+            console.print(f"[green]VERIFIED: emulator == {names}[/]")
+        else:
+            bad = ", ".join(n for n, b in r["backends"].items() if b["compared"] and not b["exact"])
+            console.print(f"[red]MISMATCH: emulator != {bad}[/]")
 
     emit(report, as_json, render)
     if not report["ok"]:
         raise typer.Exit(1)
+
+
+@app.command("import")
+def import_net(
+    src: Path = typer.Argument(..., help="A lava-dl netx .net file (e.g. lava-dl's PilotNet)."),
+    out: Path = typer.Option(..., "--out", help="Output folder: network.ndir (the IR) and import.json."),
+    num_steps: int = typer.Option(0, "--num-steps", help="Steps per classification (default: the file's "
+                                  "simulation/tSample)."),
+    input_encoding: Optional[str] = typer.Option(None, help="bias (an input population driven by each clip's "
+                                                 "values, the default when the file has one) | spikes."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Import a lava-dl netx network as a neurodeploy IR (verify, emulate, count and price it)."""
+    from toolchain.deploy import deploy_netx
+
+    dep = deploy_netx(src, num_steps=num_steps or None, input_encoding=input_encoding)
+    dep.save(out)
+    ir = dep.ir
+    result = {"out": str(out), "ir": str(out / IR_NAME), "source": str(src), "num_steps": ir.num_steps,
+              "input_encoding": ir.input.encoding, "input_shape": list(ir.input.shape),
+              "layers": [{"name": la.name, "kind": la.kind, "out_shape": list(la.out_shape)} for la in ir.layers]}
+
+    def render(r: dict) -> None:
+        console.print(f"imported {r['source']}: {len(r['layers'])} layers, input {r['input_encoding']} "
+                      f"{r['input_shape']}, {r['num_steps']} steps", markup=False)
+        for la in r["layers"]:
+            console.print(f"  {la['name']:<12} {la['kind']:<10} -> {la['out_shape']}", markup=False)
+        console.print(f"[green]wrote[/] {r['ir']}")
+
+    emit(result, as_json, render)

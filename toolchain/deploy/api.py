@@ -30,25 +30,28 @@ from toolchain.quantize import QuantConfig, quantize
 
 @dataclass
 class Deployment:
-    """A quantised network with the float network it came from and the quantiser's record."""
+    """A quantised network with the float network it came from (None for an imported fixed-point
+    network such as a lava-dl .net) and the quantiser's (or importer's) record."""
 
     ir: NetworkIR
-    float_net: FloatNetwork
+    float_net: FloatNetwork | None
     report: dict
 
     def save(self, folder: str | os.PathLike) -> Path:
-        """Write the IR, the float network and the quantisation record into `folder` (atomically each)."""
+        """Write the IR, the float network and the record into `folder` (atomically each)."""
         folder = Path(folder)
         save_ir(self.ir, folder / IR_FILE)
-        save_float_network(self.float_net, folder / FLOAT_FILE)
+        if self.float_net is not None:
+            save_float_network(self.float_net, folder / FLOAT_FILE)
         write_json(folder / REPORT_FILE, self.report)
         return folder
 
-    def verify(self, x: np.ndarray, labels=None, lava: bool = True, seed: int = 0) -> dict:
-        """Float model vs emulator vs Lava on features x [N, n_in] (see toolchain.verify)."""
+    def verify(self, x: np.ndarray, labels=None, lava: bool = True, seed: int = 0,
+               backends: tuple[str, ...] | None = None) -> dict:
+        """Float model vs emulator vs Lava (or `backends`) on inputs x (see toolchain.verify)."""
         from toolchain.verify import verify
 
-        return verify(self.ir, self.float_net, x, labels=labels, seed=seed, lava=lava)
+        return verify(self.ir, self.float_net, x, labels=labels, seed=seed, lava=lava, backends=backends)
 
 
 def _as_numpy(x) -> np.ndarray:
@@ -75,6 +78,22 @@ def deploy_snntorch(model, example_inputs, num_steps: int, encoding: str = "dc",
     x = _as_numpy(example_inputs)
     net = from_snntorch(model, num_steps, encoding, input_shape=tuple(np.shape(example_inputs)[1:]), name=name)
     return deploy_float(net, x, quant, name)
+
+
+def deploy_netx(path: str | os.PathLike, num_steps: int | None = None, input_encoding: str | None = None,
+                name: str | None = None) -> Deployment:
+    """Import a lava-dl netx .net network (already fixed point) as a Deployment without a float model.
+
+    num_steps: steps per classification (default: the file's simulation/tSample); input_encoding:
+    "bias" (an input population driven by each clip's values; the default when the file has one) or
+    "spikes". See export.netx.read for what maps and what is refused."""
+    from export.netx import read_netx
+
+    ir = read_netx(path, num_steps=num_steps, input_encoding=input_encoding, name=name)
+    report = {"imported": str(path), "frontend": "netx", "num_steps": ir.num_steps,
+              "input_encoding": ir.input.encoding, "layers": [layer.params() for layer in ir.layers],
+              "netx_input_transform": ir.metadata.get("netx_input_transform")}
+    return Deployment(ir, None, report)
 
 
 def deploy_nir(graph_or_path, example_inputs, num_steps: int, encoding: str = "dc", dt: float | None = None,

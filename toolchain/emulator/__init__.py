@@ -1,7 +1,10 @@
-"""Bit-exact, batched emulator of the IR's Loihi fixed-point dynamics (Lava's PyLifModelBitAcc + Dense).
+"""Bit-exact, batched emulator of the IR's Loihi fixed-point dynamics (Lava's PyLifModelBitAcc,
+Dense and Conv).
 
+    kinds.py  one handler per IR layer kind (exact accumulation, then the LIF update)
     dense.py  exact integer synaptic accumulation (W @ s, weight exponent) on float BLAS
-    lif.py    the integer LIF update over all time steps, vectorised over clips and neurons
+    conv.py   exact integer convolution (im2col + float BLAS within the exact-integer bound)
+    lif.py    the integer LIF update over all time steps (and the recurrent variant), numba kernels
     run.py    whole-network simulation in clip chunks -> SimResult
 """
 

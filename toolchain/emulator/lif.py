@@ -46,8 +46,37 @@ def _int32(x: float) -> float:
     return x
 
 
+@numba.njit(inline="always")
+def _update(uj, vj, sj, act, u_mult, v_mult, vth_eff, bias, subtract):
+    """One neuron, one step of PyLifModelBitAcc (see module docstring).
+
+    Returns (u, v after reset, fired, x = the current before its 24-bit wrap, y = v before saturation)."""
+    x = _int32(_trunc(uj * u_mult) + _int32(act * 64.0))
+    uu = x - 2.0 * _U if x > _U else x
+    if uu <= -_U:
+        uu = x + 2.0 * _U
+    y = _trunc(vj * v_mult) + uu + bias
+    vv = min(max(y, -_V), _V)
+    if subtract:
+        vv = min(max(vv - sj * vth_eff, -_V), _V)
+    fired = vv > vth_eff
+    if fired and not subtract:
+        vv = 0.0
+    return uu, vv, fired, x, y
+
+
+@numba.njit(inline="always")
+def _track(peak, j, x, y):
+    peak[0, j] = max(peak[0, j], abs(x))
+    peak[1, j] = max(peak[1, j], abs(y))
+    if x > _U or x <= -_U:
+        peak[2, j] += 1.0
+    if abs(y) > _V:
+        peak[3, j] += 1.0
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _kernel(a, mode, T, u_mult, v_mult, vth_eff, bias, subtract, record_v, track, spikes, v_out, stats):
+def _kernel(a, mode, T, u_mult, v_mult, vth_eff, bias, subtract, record_v, track, spikes, v_out, u_out, stats):
     """Neurons in blocks (parallel); inside a block, time outer and neurons inner (contiguous)."""
     M = spikes.shape[1]
     n_blocks = (M + _BLOCK - 1) // _BLOCK
@@ -68,33 +97,66 @@ def _kernel(a, mode, T, u_mult, v_mult, vth_eff, bias, subtract, record_v, track
                     act = 0.0
                 else:
                     act = a[0, m]
-                x = _int32(_trunc(u[j] * u_mult) + _int32(act * 64.0))
-                uu = x - 2.0 * _U if x > _U else x
-                if uu <= -_U:
-                    uu = x + 2.0 * _U
-                u[j] = uu
-                y = _trunc(v[j] * v_mult) + uu + bias[m]
+                uu, vv, fired, x, y = _update(u[j], v[j], s_prev[j], act, u_mult, v_mult, vth_eff, bias[m],
+                                              subtract)
                 if track:
-                    peak[0, j] = max(peak[0, j], abs(x))
-                    peak[1, j] = max(peak[1, j], abs(y))
-                    if x > _U or x <= -_U:
-                        peak[2, j] += 1.0
-                    if abs(y) > _V:
-                        peak[3, j] += 1.0
-                vv = min(max(y, -_V), _V)
-                if subtract:
-                    vv = min(max(vv - s_prev[j] * vth_eff, -_V), _V)
-                fired = vv > vth_eff
+                    _track(peak, j, x, y)
+                u[j] = uu
+                v[j] = vv
                 spikes[t, m] = fired
                 s_prev[j] = 1.0 if fired else 0.0
-                if fired and not subtract:
-                    vv = 0.0
-                v[j] = vv
                 if record_v:
                     v_out[t, m] = vv
+                    u_out[t, m] = uu
         for k in range(4):
             for j in range(w):
                 stats[k, lo + j] = peak[k, j]
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _rec_kernel(a, w_rec, rec_exp, T, u_mult, v_mult, vth_eff, bias, subtract, record_v, track, spikes, v_out,
+                u_out, stats):
+    """Recurrent layer: clips in parallel; per step, the feedback of the previous step's spikes
+    shift(W_rec @ s[t-1]) (exact: integer sums in float64) is added to the feed-forward activation.
+
+    a: [T, B, n] feed-forward activations (already shifted); w_rec: [n, n] float64 integers;
+    bias: [B, n]; spikes / v_out: [T, B, n]; stats: [4, B, n]."""
+    B = a.shape[1]
+    n = a.shape[2]
+    for b in numba.prange(B):
+        u = np.zeros(n)
+        v = np.zeros(n)
+        s_prev = np.zeros(n)
+        rec = np.zeros(n)
+        peak = np.zeros((4, n))
+        for t in range(T):
+            for i in range(n):
+                rec[i] = 0.0
+            for j in range(n):
+                if s_prev[j] != 0.0:
+                    for i in range(n):
+                        rec[i] += w_rec[i, j]
+            for i in range(n):
+                r = rec[i]
+                if rec_exp > 0:
+                    r = r * (2.0 ** rec_exp)
+                elif rec_exp < 0:
+                    r = np.floor(r / (2.0 ** (-rec_exp)))
+                uu, vv, fired, x, y = _update(u[i], v[i], s_prev[i], a[t, b, i] + r, u_mult, v_mult, vth_eff,
+                                              bias[b, i], subtract)
+                if track:
+                    _track(peak, i, x, y)
+                u[i] = uu
+                v[i] = vv
+                spikes[t, b, i] = fired
+                if record_v:
+                    v_out[t, b, i] = vv
+                    u_out[t, b, i] = uu
+            for i in range(n):
+                s_prev[i] = 1.0 if spikes[t, b, i] else 0.0
+        for k in range(4):
+            for i in range(n):
+                stats[k, b, i] = peak[k, i]
 
 
 def lif_layer(a: np.ndarray, num_steps: int, *, du: int, dv: int, vth: int, bias: np.ndarray,
@@ -103,11 +165,12 @@ def lif_layer(a: np.ndarray, num_steps: int, *, du: int, dv: int, vth: int, bias
 
     a: float64 [T, B, n] (one activation per step), or [B, n] with once=True (activation at the
     first step only, zero afterwards) or once=False (the same activation at every step).
-    bias: effective bias per neuron in v units (bias_mant << bias_exp), shape [n].
+    bias: effective bias in v units (bias_mant << bias_exp), shape [n] (per neuron) or [B, n]
+    (per clip and neuron: an input population driven by each clip's bias).
     stats: if given, updated with the largest |u| before the wrap and |v| before saturation, and
     how many neuron-steps wrapped / saturated ("u_absmax", "v_absmax", "u_wraps", "v_saturations").
-    Returns (spikes, v_trace): v_trace is v after the step's reset (what Lava's `v` Var holds),
-    float64 [T, B, n], when record_v, else None.
+    Returns (spikes, v_trace, u_trace): with record_v, v after the step's reset (what Lava's `v`
+    Var holds) and u (Lava's `u`), float64 [T, B, n]; else None, None.
     """
     per_step = a.ndim == 3
     shape = tuple(a.shape[1:] if per_step else a.shape)
@@ -116,15 +179,49 @@ def lif_layer(a: np.ndarray, num_steps: int, *, du: int, dv: int, vth: int, bias
     mode = PER_STEP if per_step else (ONCE if once else EVERY_STEP)
     spikes = np.empty((num_steps, M), dtype=np.bool_)
     v_out = np.empty((num_steps, M) if record_v else (1, 1))
+    u_out = np.empty_like(v_out)
     peaks = np.empty((4, M))
     bias_m = np.broadcast_to(np.asarray(bias, dtype=np.float64), shape).reshape(M)  # per flattened neuron
-    _kernel(flat, mode, num_steps, float(L.DECAY_UNITY - (du + 1)) / L.DECAY_UNITY,
-            float(L.DECAY_UNITY - dv) / L.DECAY_UNITY, float(vth << L.VTH_SHIFT), np.ascontiguousarray(bias_m),
-            reset == "subtract", record_v, stats is not None, spikes, v_out, peaks)
+    _kernel(flat, mode, num_steps, *_decays(du, dv, vth), np.ascontiguousarray(bias_m),
+            reset == "subtract", record_v, stats is not None, spikes, v_out, u_out, peaks)
+    _merge_stats(stats, peaks)
+    shape_t = (num_steps,) + shape
+    if not record_v:
+        return spikes.reshape(shape_t), None, None
+    return spikes.reshape(shape_t), v_out.reshape(shape_t), u_out.reshape(shape_t)
+
+
+def _merge_stats(stats: dict | None, peaks: np.ndarray) -> None:
     if stats is not None:
+        peaks = peaks.reshape(4, -1)
         stats["u_absmax"] = max(stats.get("u_absmax", 0.0), float(peaks[0].max(initial=0.0)))
         stats["v_absmax"] = max(stats.get("v_absmax", 0.0), float(peaks[1].max(initial=0.0)))
         stats["u_wraps"] = stats.get("u_wraps", 0) + int(peaks[2].sum())
         stats["v_saturations"] = stats.get("v_saturations", 0) + int(peaks[3].sum())
-    shape_t = (num_steps,) + shape
-    return spikes.reshape(shape_t), (v_out.reshape(shape_t) if record_v else None)
+
+
+def _decays(du: int, dv: int, vth: int) -> tuple[float, float, float]:
+    """The kernels' multipliers: u * (4095 - du) / 4096, v * (4096 - dv) / 4096, and vth << 6."""
+    return (float(L.DECAY_UNITY - (du + 1)) / L.DECAY_UNITY, float(L.DECAY_UNITY - dv) / L.DECAY_UNITY,
+            float(vth << L.VTH_SHIFT))
+
+
+def lif_rec_layer(a: np.ndarray, w_rec: np.ndarray, rec_exp: int, num_steps: int, *, du: int, dv: int, vth: int,
+                  bias: np.ndarray, reset: str, record_v: bool = False, stats: dict | None = None):
+    """Spikes bool [T, B, n] of a recurrent LIF layer: activation a[t] (float64 [T, B, n], exact
+    integers, the feed-forward part already shifted) plus shift(W_rec @ s[t-1]) each step.
+
+    w_rec: integer [n, n]; rec_exp: the shared weight exponent (Lava shifts each Dense's sum on its
+    own, so the feedback is shifted separately). bias: [n] or [B, n]. Returns (spikes, v_trace,
+    u_trace) like lif_layer."""
+    T, B, n = a.shape
+    spikes = np.empty((T, B, n), dtype=np.bool_)
+    v_out = np.empty((T, B, n) if record_v else (1, 1, 1))
+    u_out = np.empty_like(v_out)
+    peaks = np.empty((4, B, n))
+    bias_bn = np.ascontiguousarray(np.broadcast_to(np.asarray(bias, dtype=np.float64), (B, n)))
+    _rec_kernel(np.ascontiguousarray(a, dtype=np.float64), np.ascontiguousarray(w_rec, dtype=np.float64),
+                int(rec_exp), num_steps, *_decays(du, dv, vth), bias_bn, reset == "subtract", record_v,
+                stats is not None, spikes, v_out, u_out, peaks)
+    _merge_stats(stats, peaks)
+    return spikes, (v_out if record_v else None), (u_out if record_v else None)

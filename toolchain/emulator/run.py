@@ -1,9 +1,11 @@
 """Whole-network emulation: layer by layer over all time steps, in chunks of clips.
 
-Because the network is feed-forward, layer l's spikes for every step can be computed before layer
-l+1 starts: each layer is one exact matrix product over all (step, clip) pairs followed by the LIF
-time loop over clips and neurons. With "graded_once" (and "graded_every_step", whose per-step sum
-is the same number every step) layer 1's product is computed once per clip.
+Because layers only feed forward (recurrence stays inside a `dense_rec` layer), layer l's spikes
+for every step can be computed before layer l+1 starts: each layer is its kind's exact product over
+all (step, clip) pairs (`toolchain.emulator.kinds`) followed by the LIF time loop over clips and
+neurons (a recurrent layer adds its feedback inside that loop). With "graded_once" (and
+"graded_every_step", whose per-step sum is the same number every step) layer 1's product is
+computed once per clip.
 The Dense delay of Lava (one step per layer) is not modelled: results are indexed by the step of
 the classification, which is how the Lava runner reports them too.
 """
@@ -15,59 +17,57 @@ import time
 import numpy as np
 
 from toolchain.core.result import SimResult, concat
-from toolchain.emulator.dense import accumulate, prepare
-from toolchain.emulator.lif import lif_layer
+from toolchain.emulator.kinds import HANDLERS
+from toolchain.ir.checks import max_input
 from toolchain.ir.graph import NetworkIR
 from toolchain.represent.encoding import encode_for_ir
 
 
 class Emulator:
-    """An IR with its weights laid out for exact BLAS products (prepare once, run many batches)."""
+    """An IR with every layer's handler prepared (weights laid out for exact BLAS products once)."""
 
     def __init__(self, ir: NetworkIR):
         self.ir = ir
-        self.prepared = []
-        for i, layer in enumerate(ir.layers):
-            max_in = (2 ** int(ir.input.bits) - 1) if (i == 0 and ir.input.graded) else 1
-            self.prepared.append(prepare(layer.weight, layer.weight_exp, max_in))
-        self.bias = [(layer.bias_mant.astype(np.int64) << int(layer.bias_exp)).astype(np.float64)
-                     for layer in ir.layers]
+        self.handlers = [HANDLERS[layer.kind](layer, max_input(ir, i)) for i, layer in enumerate(ir.layers)]
 
     def _chunk(self, inp: np.ndarray, record_v: bool, stats: list | None):
+        """Spikes and v of every spiking layer, time-major [T, B, n], for one chunk of encoded input."""
         ir, T = self.ir, self.ir.num_steps
-        spikes_all, v_all, s_in = [], [], None
-        for i, layer in enumerate(ir.layers):
-            kw = dict(du=layer.du, dv=layer.dv, vth=layer.vth, bias=self.bias[i], reset=layer.reset,
-                      record_v=record_v, stats=None if stats is None else stats[i])
-            if i == 0 and ir.input.graded:
-                a = accumulate(self.prepared[0], inp)  # [B, n]: the same sum at every step it is sent
-                s, v = lif_layer(a, T, once=ir.input.encoding == "graded_once", **kw)
-            else:
-                src = np.swapaxes(inp, 0, 1) if i == 0 else s_in  # time-major [T, B, n_in]
-                flat = src.reshape(T * src.shape[1], src.shape[2])
-                a = accumulate(self.prepared[i], flat).reshape(T, src.shape[1], -1)
-                s, v = lif_layer(a, T, **kw)
-            spikes_all.append(s)
-            v_all.append(v)
-            s_in = s
+        enc = ir.input.encoding
+        if enc == "spikes":
+            x, first = np.swapaxes(inp, 0, 1), None  # [T, B, n_in]
+        else:
+            x, first = inp.reshape(inp.shape[0], -1), enc  # graded payloads or biases [B, n]
+        spikes_all, v_all, k = [], [], 0
+        for handler, layer in zip(self.handlers, ir.layers):
+            kw = {"record_v": record_v, "stats": None if stats is None or not layer.has_neurons else stats[k]}
+            s, v, x = handler.run(x, T, first, kw)
+            if layer.kind != "flatten":
+                first = None
+            if s is not None:
+                spikes_all.append(s)
+                v_all.append(v)
+                k += 1
         return spikes_all, v_all
 
     def _run_chunks(self, chunks, n: int, record_v: bool, track_ranges: bool, progress) -> SimResult:
         """Emulate encoded chunks (iterable of arrays, clips in order) and join them into one SimResult."""
         t0 = time.perf_counter()
-        stats = [{} for _ in self.ir.layers] if track_ranges else None
+        stats = [{} for _ in self.ir.spiking] if track_ranges else None
         parts, vs_all, done = [], [], 0
         for sl in chunks:
             spikes, vs = self._chunk(sl, record_v, stats)
             parts.append(SimResult(backend="emulator", input=sl, layer_spikes=[np.swapaxes(s, 0, 1) for s in spikes]))
             if record_v:
-                vs_all.append([np.swapaxes(v, 0, 1) for v in vs])
+                vs_all.append([(np.swapaxes(v, 0, 1), np.swapaxes(u, 0, 1)) for v, u in vs])
             done += sl.shape[0]
             if progress:
                 progress(min(done, n))
         result = concat(parts)
         if record_v:
-            result.meta["v"] = [np.concatenate([v[i] for v in vs_all]) for i in range(len(self.ir.layers))]
+            n = len(self.ir.spiking)
+            result.meta["v"] = [np.concatenate([part[i][0] for part in vs_all]) for i in range(n)]
+            result.meta["u"] = [np.concatenate([part[i][1] for part in vs_all]) for i in range(n)]
         result.meta.update(encoding=self.ir.input.encoding, num_steps=self.ir.num_steps,
                            seconds=time.perf_counter() - t0)
         if stats is not None:
@@ -79,7 +79,8 @@ class Emulator:
         """Emulate on already-encoded input (`toolchain.represent.encoding.encode_for_ir`).
 
         inp: graded int [B, n_in] or spikes bool [B, T, n_in]. Returns a SimResult with
-        layer_spikes bool [B, T, n_l]; with record_v, meta["v"] holds v per layer [B, T, n_l].
+        layer_spikes bool [B, T, n_l]; with record_v, meta["v"] and meta["u"] hold v and u per
+        population [B, T, n_l] (flattened channels first).
         With track_ranges, meta["ranges"] holds per layer the largest |u| (before the 24-bit wrap)
         and |v| (before saturation) reached, and how many neuron-steps wrapped or saturated.
         `progress` is an optional callable(n_done) for progress bars.

@@ -1,10 +1,12 @@
-"""NetworkIR: a quantised feed-forward SNN in Loihi fixed point, independent of any back end.
+"""NetworkIR: a quantised SNN in Loihi fixed point, independent of any back end.
 
-Fixed-point meaning (exactly what `toolchain.emulator` computes and Lava's bit-accurate models do),
-per layer, per time step t = 1..num_steps, for every neuron, with integer state u, v (24 bit):
+A network is a chain of layers of registered kinds (`toolchain.ir.kinds`: input, dense, conv,
+dense_rec, flatten). Each kind defines its synaptic accumulation a[t] from its input s_in[t]
+(dense: W @ s; conv: a cross-correlation; dense_rec: W @ s_in[t] + W_rec @ s[t-1]; input: the
+network input itself); every kind with neurons then runs the same Loihi LIF update, exactly what
+`toolchain.emulator` computes and Lava's bit-accurate models do, per time step t = 1..num_steps,
+for every neuron, with integer state u, v (24 bit):
 
-    acc[t] = W @ s_in[t]                                  (int; W = `weight`, integer mantissas)
-    a[t]   = acc[t] << weight_exp   (or floor(acc / 2**-weight_exp) when weight_exp < 0)
     u[t]   = wrap24( trunc(u[t-1] * (4095 - du) / 4096) + (a[t] << 6) )
     v[t]   = sat24( trunc(v[t-1] * (4096 - dv) / 4096) + u[t] + (bias_mant << bias_exp)
                     [- s[t-1] * (vth << 6)   for reset "subtract"] )
@@ -22,9 +24,13 @@ Input (`InputSpec.encoding`):
   of `bits` bits, at the first step of each classification; layer 1 has du = 0 and holds it as a
   current (one layer of synaptic operations per classification instead of one per step).
 - "graded_every_step": x_int is sent at every step; layer 1 has du = 4095.
-- "spikes": binary input spike trains (rate or latency code produced on the host by
-  `toolchain.represent.encoding`), bits = 1.
+- "spikes": binary input spike trains [T, n_in]: made on the host from features by
+  `toolchain.represent.encoding` (rate or latency code, `spike_encoder`), or given as they are
+  (`spike_encoder` None, e.g. an imported lava-dl network), bits = 1.
+- "bias": the first layer is an `input` population and each classification sets its bias_mant to
+  the clip's input (integers, e.g. an image, as lava-dl's PilotNet does); nothing is sent.
 Readout: the spike count of the last layer over num_steps; the class is its argmax (ties -> 0).
+Results of every back end are indexed by the step of the classification (pipeline delays removed).
 """
 
 from __future__ import annotations
@@ -34,7 +40,10 @@ from typing import Any
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+from toolchain.ir.kinds import Dense, NeuronLayer, Node
+
+SCHEMA_VERSION = 2  # 2: layers carry a kind; version-1 files (all dense) still load
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass
@@ -46,11 +55,12 @@ class InputSpec:
     bits: int = 8  # graded payload bits (1 for spikes)
     scale: float = 255.0  # x_int = round(clip(x, 0, 1) * scale); 1 for spikes
     shape: tuple[int, ...] = ()  # the feature's natural shape, e.g. (105, 135); n_in = prod(shape)
-    spike_encoder: str | None = None  # "rate" | "latency" when encoding == "spikes"
+    spike_encoder: str | None = None  # "rate" | "latency"; None: spike trains are given as they are
 
     @property
     def graded(self) -> bool:
-        return self.encoding != "spikes"
+        """The input arrives as graded integer payloads (not spikes, not a bias)."""
+        return self.encoding in ("graded_once", "graded_every_step")
 
 
 class DenseShape:
@@ -67,30 +77,7 @@ class DenseShape:
         return int(self.weight.shape[0])
 
 
-@dataclass
-class LayerIR(DenseShape):
-    """One Dense (synapses) + LIF (neurons) layer in Loihi fixed point."""
-
-    name: str
-    weight: np.ndarray  # int32 [n_out, n_in] weight mantissas
-    bias_mant: np.ndarray  # int32 [n_out]; effective bias in v units = bias_mant << bias_exp
-    weight_exp: int = 0
-    weight_bits: int = 8
-    bias_exp: int = 6
-    du: int = 4095
-    dv: int = 0
-    vth: int = 1
-    reset: str = "zero"
-    scale: float = 1.0  # activation units per float current unit (informational, for dequantising)
-
-    def params(self) -> dict[str, Any]:
-        """Scalar fields (everything but the arrays), for headers and reports."""
-        return {
-            "name": self.name, "n_in": self.n_in, "n_out": self.n_out,
-            "weight_exp": int(self.weight_exp), "weight_bits": int(self.weight_bits),
-            "bias_exp": int(self.bias_exp), "du": int(self.du), "dv": int(self.dv),
-            "vth": int(self.vth), "reset": self.reset, "scale": float(self.scale),
-        }
+LayerIR = Dense  # the dense kind, the only one of schema version 1
 
 
 @dataclass
@@ -100,18 +87,37 @@ class NetworkIR:
     name: str
     num_steps: int
     input: InputSpec
-    layers: list[LayerIR]
+    layers: list[Node]
     metadata: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 
     @property
+    def spiking(self) -> list[NeuronLayer]:
+        """The layers with neurons, in order (what SimResult.layer_spikes holds, one array each)."""
+        return [layer for layer in self.layers if layer.has_neurons]
+
+    @property
     def sizes(self) -> list[int]:
         """Neurons per stage, input first: e.g. [14175, 4096, 512, 64, 2]."""
-        return [self.input.n_in] + [layer.n_out for layer in self.layers]
+        return [self.input.n_in] + [layer.n_out for layer in self.spiking]
 
     @property
     def n_out(self) -> int:
-        return self.layers[-1].n_out
+        return self.spiking[-1].n_out
+
+    @property
+    def kinds(self) -> list[str]:
+        return [layer.kind for layer in self.layers]
+
+    def delays(self) -> list[int]:
+        """Per spiking layer, the Lava steps between the network input and its neurons (one per
+        Dense / Conv process on the way; an `input` population has none)."""
+        out, d = [], 0
+        for layer in self.layers:
+            d += layer.delays
+            if layer.has_neurons:
+                out.append(d)
+        return out
 
     def header(self) -> dict[str, Any]:
         """Everything but the arrays, as plain JSON-able data."""

@@ -1,8 +1,10 @@
 """Save / load a NetworkIR as one file (`toolchain.core.tensorfile`: safetensors + JSON header + digest).
 
-Tensors "layers.<i>.weight" / "layers.<i>.bias_mant" (int32) hold the arrays; the header holds
-the schema version, the input spec, per-layer scalars and metadata. Loading verifies the digest and
-then every design-rule check (`toolchain.ir.checks`), naming the layer and field at fault.
+Tensors "layers.<i>.<name>" (int32; e.g. weight, weight_rec, bias_mant) hold each layer's arrays; the
+header holds the schema version, the input spec, per-layer scalars (with the layer's `kind`) and
+metadata. Loading verifies the digest and then every design-rule check (`toolchain.ir.checks`),
+naming the layer and field at fault. Schema version 1 (before layer kinds: every layer dense, no
+`kind` key) still loads.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ import numpy as np
 
 from toolchain.core import tensorfile
 from toolchain.core.errors import ArtifactError
-from toolchain.ir.checks import validate
-from toolchain.ir.graph import InputSpec, LayerIR, NetworkIR
+from toolchain.ir.checks import IRError, validate
+from toolchain.ir.graph import READABLE_VERSIONS, InputSpec, NetworkIR
+from toolchain.ir.kinds import KINDS
 
-KIND = "neurodeploy_ir"
-LAYER_SCALARS = ("weight_exp", "weight_bits", "bias_exp", "du", "dv", "vth")
+FILE_KIND = "neurodeploy_ir"
 
 
 def save_ir(ir: NetworkIR, path: str | os.PathLike, check: bool = True) -> Path:
@@ -27,30 +29,38 @@ def save_ir(ir: NetworkIR, path: str | os.PathLike, check: bool = True) -> Path:
         validate(ir, source=f"refusing to save {path}")
     tensors = {}
     for i, layer in enumerate(ir.layers):
-        tensors[f"layers.{i}.weight"] = np.asarray(layer.weight, dtype=np.int32)
-        tensors[f"layers.{i}.bias_mant"] = np.asarray(layer.bias_mant, dtype=np.int32)
-    return tensorfile.save(path, KIND, ir.header(), tensors)
+        for name, arr in layer.tensors().items():
+            tensors[f"layers.{i}.{name}"] = np.asarray(arr, dtype=np.int32)
+    return tensorfile.save(path, FILE_KIND, ir.header(), tensors)
 
 
-def load_ir(path: str | os.PathLike, check: bool = True) -> NetworkIR:
-    """Read an IR file, verify its digest and (unless check=False) every hardware range."""
-    head, tensors = tensorfile.load(path, KIND, "IR file")
+def load_ir(path: str | os.PathLike, check: bool = True, target=None) -> NetworkIR:
+    """Read an IR file, verify its digest and (unless check=False) every rule of `target`."""
+    head, tensors = tensorfile.load(path, FILE_KIND, "IR file")
+    version = head.get("schema_version") if isinstance(head, dict) else None
+    if version not in READABLE_VERSIONS:
+        raise IRError(f"IR file {path}: schema_version {version!r} is not supported (this neurodeploy reads "
+                      f"versions {', '.join(map(str, READABLE_VERSIONS))})")
     try:
         ir = _from_header(head, tensors)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ArtifactError(f"IR file {path}: malformed header ({type(exc).__name__}: {exc})") from None
-    return validate(ir, source=f"IR file {path}") if check else ir
+    return validate(ir, source=f"IR file {path}", target=target) if check else ir
 
 
 def _from_header(head: dict, tensors: dict[str, np.ndarray]) -> NetworkIR:
+    version = int(head["schema_version"])
     inp = head["input"]
     spec = InputSpec(n_in=int(inp["n_in"]), encoding=inp["encoding"], bits=int(inp["bits"]),
-                     scale=float(inp["scale"]), shape=tuple(inp.get("shape", ())),
+                     scale=float(inp["scale"]), shape=tuple(int(v) for v in inp.get("shape", ())),
                      spike_encoder=inp.get("spike_encoder"))
-    layers = [
-        LayerIR(name=lp["name"], weight=tensors[f"layers.{i}.weight"], bias_mant=tensors[f"layers.{i}.bias_mant"],
-                reset=lp["reset"], scale=float(lp.get("scale", 1.0)), **{k: int(lp[k]) for k in LAYER_SCALARS})
-        for i, lp in enumerate(head["layers"])
-    ]
+    layers = []
+    for i, lp in enumerate(head["layers"]):
+        kind = lp.get("kind", "dense") if version >= 2 else "dense"
+        if kind not in KINDS:
+            raise ValueError(f"layer {i}: unknown kind {kind!r} (known: {', '.join(KINDS)})")
+        prefix = f"layers.{i}."
+        own = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        layers.append(KINDS[kind].from_stored(lp, own))
     return NetworkIR(name=head["name"], num_steps=int(head["num_steps"]), input=spec, layers=layers,
-                     metadata=head.get("metadata", {}), schema_version=int(head["schema_version"]))
+                     metadata=head.get("metadata", {}))  # read as (upgraded to) the current schema

@@ -49,9 +49,43 @@ def spike_trains(x: np.ndarray, encoder: str, num_steps: int, seed: int, n_in: i
     raise DataError(f"unknown spike encoder {encoder!r} (expected 'rate' or 'latency')")
 
 
+def given_spikes(x: np.ndarray, num_steps: int, n_in: int) -> np.ndarray:
+    """Spike trains given as they are: [B, T, *shape] of 0/1 values -> bool [B, T, n_in]."""
+    x = np.asarray(x)
+    if x.ndim < 3 or x.shape[1] != num_steps or int(np.prod(x.shape[2:])) != n_in:
+        raise DataError(f"spike input of shape {list(x.shape)} is not [clips, {num_steps} steps, {n_in} inputs]")
+    if x.dtype != np.bool_ and not np.isin(np.unique(x), (0, 1)).all():
+        raise DataError("spike input holds values other than 0 and 1")
+    return x.reshape(x.shape[0], num_steps, n_in).astype(bool)
+
+
+def given_biases(x: np.ndarray, n_in: int, lo: int, hi: int) -> np.ndarray:
+    """Per-clip biases of an input population: integers [B, *shape] within lo..hi -> int32 [B, n_in]."""
+    x = np.asarray(x)
+    if x.ndim < 2 or int(np.prod(x.shape[1:])) != n_in:
+        raise DataError(f"bias input of shape {list(x.shape)} does not hold {n_in} values per clip")
+    if not np.issubdtype(x.dtype, np.integer):
+        if not np.isfinite(x).all() or not np.array_equal(x, np.rint(x)):
+            raise DataError("bias input must hold integers (bias mantissas)")
+    x = x.reshape(x.shape[0], n_in).astype(np.int64)
+    if x.size and (x.min() < lo or x.max() > hi):
+        raise DataError(f"bias input values {int(x.min())}..{int(x.max())} outside the bias range {lo}..{hi}")
+    return x.astype(np.int32)
+
+
 def encode_for_ir(ir, x: np.ndarray, seed: int = 0, first_index: int = 0) -> np.ndarray:
-    """What the fixed-point network receives for features `x` (clips first_index, ...), per its InputSpec."""
+    """What the fixed-point network receives for input `x` (clips first_index, ...), per its InputSpec.
+
+    x: features in [0, 1] [B, n_in] (graded encodings, host-made spike codes); spike trains
+    [B, T, n_in] when the IR's spikes are given as they are (no spike_encoder); biases [B, n_in]
+    for the "bias" encoding."""
     spec = ir.input
     if spec.graded:
         return graded(x, spec.scale, spec.n_in)
+    if spec.encoding == "bias":
+        from toolchain.ir import limits as L
+
+        return given_biases(x, spec.n_in, L.BIAS_MANT_MIN, L.BIAS_MANT_MAX)
+    if spec.spike_encoder is None:
+        return given_spikes(x, ir.num_steps, spec.n_in)
     return spike_trains(x, spec.spike_encoder, ir.num_steps, seed, spec.n_in, first_index)

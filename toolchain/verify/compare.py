@@ -47,27 +47,45 @@ def compare_float(float_res: SimResult, quant: SimResult, labels=None) -> dict:
 
 
 def verify(ir: NetworkIR, float_net: FloatNetwork | None, x: np.ndarray, labels=None, seed: int = 0,
-           lava: bool = True) -> dict:
-    """Run all back ends on features x [N, n_in]; the report dict (`ok` is emulator == Lava)."""
+           lava: bool = True, backends: tuple[str, ...] | None = None) -> dict:
+    """Run the emulator and every requested back end (`export.registry`) on input x; the report dict.
+
+    x: features [N, n_in] in [0, 1] (or the IR's own input form: spike trains, biases). `backends`
+    names the back ends to compare with the emulator (default: "lava" when lava=True); each runs only
+    if it can express the IR (else its problems are reported). report["ok"] is True when every
+    compared back end equals the emulator for every neuron at every step, False when one differs,
+    and None when nothing was compared (not verified).
+    """
+    from export.registry import BACKENDS
+
+    names = tuple(backends) if backends is not None else (("lava",) if lava else ())
     inp = encode_for_ir(ir, x, seed)
     emu = run_encoded(ir, inp)
-    report: dict = {"clips": int(x.shape[0]), "num_steps": ir.num_steps, "encoding": ir.input.encoding,
-                    "emulator_seconds": emu.meta["seconds"]}
-    ok = True
-    if lava:
-        from export.lava_graph import run_lava
-
-        lav = run_lava(ir, inp)
-        rows = layer_agreement(emu, lav)
-        report["lava_seconds"] = lav.meta["seconds"]
-        report["emulator_vs_lava"] = rows
-        report["output_counts_equal"] = bool(np.array_equal(emu.counts, lav.counts))
-        ok = all(r["exact"] for r in rows) and report["output_counts_equal"]
+    report: dict = {"clips": int(inp.shape[0]), "num_steps": ir.num_steps, "encoding": ir.input.encoding,
+                    "emulator_seconds": emu.meta["seconds"], "backends": {}}
+    compared = []
+    for name in names:
+        backend = BACKENDS[name]
+        problems = backend.problems(ir)
+        if problems or backend.run is None:
+            report["backends"][name] = {"compared": False, "problems": problems or ["it cannot run a network"]}
+            continue
+        res = backend.run(ir, inp, False)
+        rows = layer_agreement(emu, res)
+        counts_equal = bool(np.array_equal(emu.counts, res.counts))
+        report["backends"][name] = {"compared": True, "layers": rows, "output_counts_equal": counts_equal,
+                                    "seconds": res.meta["seconds"],
+                                    "exact": all(r["exact"] for r in rows) and counts_equal}
+        compared.append(report["backends"][name]["exact"])
+        if name == "lava":
+            report["lava_seconds"] = res.meta["seconds"]
+            report["emulator_vs_lava"] = rows
+            report["output_counts_equal"] = counts_equal
     if float_net is not None:
         flo = simulate_float(float_net, x, seed=seed)
         report["float_vs_quantised"] = compare_float(flo, emu, labels)
         report["float_vs_quantised_layers"] = layer_agreement(flo, emu)
     elif labels is not None:
         report["auc_quantised"] = auc(labels, emu.scores())
-    report["ok"] = ok
+    report["ok"] = all(compared) if compared else None
     return report

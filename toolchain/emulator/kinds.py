@@ -1,0 +1,119 @@
+"""One emulator handler per IR layer kind: its exact integer accumulation, then the LIF update.
+
+A handler is built once per layer (`HANDLERS[kind](layer, max_input)`, weights laid out for BLAS)
+and then called on each chunk of clips:
+
+    handler.run(x, T, first, kw) -> (spikes bool [T, B, n_out] or None, (v, u) traces or (None, None), out)
+
+x is the layer's input: bool / int [T, B, n_in] per step, or, for the first layer of a graded
+encoding, int [B, n_in] (the same payload at every step it is sent: `first` says "graded_once" or
+"graded_every_step"); for an `input` population under the "bias" encoding, the clips' biases
+[B, n]. `out` is what the next layer receives ([T, B, n_out]: the spikes, or for `flatten` its
+input unchanged). kw holds the LIF options (record_v, stats).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from toolchain.emulator.conv import conv_accumulate, prepare_conv
+from toolchain.emulator.dense import accumulate, prepare
+from toolchain.emulator.lif import lif_layer, lif_rec_layer
+
+
+def _bias(layer) -> np.ndarray:
+    return (np.asarray(layer.bias_mant, dtype=np.int64) << int(layer.bias_exp)).astype(np.float64)
+
+
+def _lif_kw(layer, kw: dict) -> dict:
+    return dict(du=layer.du, dv=layer.dv, vth=layer.vth, reset=layer.reset, **kw)
+
+
+def _per_step(x: np.ndarray, T: int, acc) -> np.ndarray:
+    """acc applied to every (step, clip) row of x [T, B, n_in] in one product: [T, B, n_out]."""
+    flat = x.reshape(T * x.shape[1], x.shape[2])
+    return acc(flat).reshape(T, x.shape[1], -1)
+
+
+class DenseHandler:
+    """`dense`: a = (W @ s) << weight_exp (floor for a negative exponent), exact on float BLAS."""
+
+    def __init__(self, layer, max_input: int):
+        self.layer = layer
+        self.prepared = prepare(layer.weight, layer.weight_exp, max_input)
+        self.bias = _bias(layer)
+
+    def accumulate(self, x: np.ndarray) -> np.ndarray:
+        return accumulate(self.prepared, x)
+
+    def run(self, x, T, first, kw):
+        if x.ndim == 2:  # graded payload [B, n_in]: the same sum at every step it is sent
+            a = self.accumulate(x)
+            s, v, u = lif_layer(a, T, once=first == "graded_once", bias=self.bias, **_lif_kw(self.layer, kw))
+        else:
+            a = _per_step(x, T, self.accumulate)
+            s, v, u = lif_layer(a, T, bias=self.bias, **_lif_kw(self.layer, kw))
+        return s, (v, u), s
+
+
+class ConvHandler(DenseHandler):
+    """`conv`: a = the exact integer cross-correlation (no weight exponent, as Lava's Conv)."""
+
+    def __init__(self, layer, max_input: int):
+        self.layer = layer
+        self.prepared = prepare_conv(layer, max_input)
+        self.bias = _bias(layer)
+
+    def accumulate(self, x: np.ndarray) -> np.ndarray:
+        return conv_accumulate(self.prepared, x)
+
+
+class DenseRecHandler(DenseHandler):
+    """`dense_rec`: the feed-forward sum as dense, plus shift(W_rec @ s[t-1]) inside the time loop."""
+
+    def __init__(self, layer, max_input: int):
+        super().__init__(layer, max_input)
+        self.w_rec = np.asarray(layer.weight_rec, dtype=np.float64)
+
+    def run(self, x, T, first, kw):
+        if x.ndim == 2:
+            a = self.accumulate(x)
+            a = np.broadcast_to(a, (T,) + a.shape).copy()
+            if first == "graded_once":
+                a[1:] = 0.0
+        else:
+            a = _per_step(x, T, self.accumulate)
+        s, v, u = lif_rec_layer(a, self.w_rec, int(self.layer.weight_exp), T, bias=self.bias,
+                             **_lif_kw(self.layer, kw))
+        return s, (v, u), s
+
+
+class InputHandler:
+    """`input`: neurons driven by the input itself (a = x), or by each clip's bias ("bias")."""
+
+    def __init__(self, layer, max_input: int):
+        self.layer = layer
+        self.bias = _bias(layer)
+
+    def run(self, x, T, first, kw):
+        if first == "bias":  # x: bias mantissas per clip [B, n]
+            bias = (np.asarray(x, dtype=np.int64) << int(self.layer.bias_exp)).astype(np.float64)
+            a = np.zeros_like(bias)
+            s, v, u = lif_layer(a, T, once=True, bias=bias, **_lif_kw(self.layer, kw))
+        else:
+            s, v, u = lif_layer(np.asarray(x, dtype=np.float64), T, bias=self.bias, **_lif_kw(self.layer, kw))
+        return s, (v, u), s
+
+
+class FlattenHandler:
+    """`flatten`: no neurons; the spikes pass on unchanged (they are stored flattened already)."""
+
+    def __init__(self, layer, max_input: int):
+        self.layer = layer
+
+    def run(self, x, T, first, kw):
+        return None, (None, None), x
+
+
+HANDLERS = {"dense": DenseHandler, "conv": ConvHandler, "dense_rec": DenseRecHandler, "input": InputHandler,
+            "flatten": FlattenHandler}

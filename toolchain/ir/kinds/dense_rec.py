@@ -1,0 +1,44 @@
+"""`dense_rec`: a dense layer whose neurons also feed back to themselves (all-to-all recurrence).
+
+Per step t (two Lava Dense processes into the same LIF population, as lava-dl netx's RecurrentDense
+builds them; each shifts its own sum by the shared weight_exp):
+
+    a[t] = shift(W @ s_in[t]) + shift(W_rec @ s[t-1])       s[-1] = 0 at the start of a classification
+
+W = `weight` [n_out, n_in], W_rec = `weight_rec` [n_out, n_out], both mantissas of `weight_bits`
+bits. The feedback is the layer's own spikes of the previous step (Lava's one-step Dense delay),
+which is snntorch's RLeaky: mem[t] = beta*mem[t-1] + W x[t] + V s[t-1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from toolchain.ir.kinds.dense import Dense
+
+
+@dataclass(kw_only=True)
+class DenseRec(Dense):
+    """Dense input W [n_out, n_in] plus recurrent W_rec [n_out, n_out]."""
+
+    kind: ClassVar[str] = "dense_rec"
+    tensor_names: ClassVar[tuple[str, ...]] = ("weight", "weight_rec", "bias_mant")
+
+    weight_rec: np.ndarray
+
+    def weight_arrays(self) -> dict[str, np.ndarray]:
+        return {"weight": self.weight, "weight_rec": self.weight_rec}
+
+    def worst_sum(self, max_in: int) -> int:
+        rec = np.abs(np.asarray(self.weight_rec, dtype=np.int64)).sum(axis=1).max(initial=0)
+        return super().worst_sum(max_in) + int(rec)
+
+    def checks(self, target, where: str) -> list[str]:
+        out = super().checks(target, where)
+        if self.weight_rec.shape != (self.n_out, self.n_out):
+            out.append(f"{where} field 'weight_rec': shape {tuple(self.weight_rec.shape)} != "
+                       f"({self.n_out}, {self.n_out})")
+        return out
