@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_sweep import SWEEP_TOML
 from toolchain.core.errors import ConfigError
 from toolchain.train.config import read_config, validate
 from toolchain.train.reproduce import get_study, load_published, plan
@@ -19,35 +20,17 @@ from toolchain.train.sweep import expand, seed_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 
-TINY = """
-seed = 0
-[data]
-path = "/data"
-[representation]
-kind = "spectrogram"
-[model]
-hidden = [16]
-threshold = 0.5
-[train]
-epochs = {epochs}
-patience = {epochs}
-batch_size = 16
-lr = 5e-3
-[sweep]
-folds = 2
-cpus_per_trial = 1
-[sweep.grid]
-"representation.kind" = ["waveform", "spectrogram"]
-"model.beta" = [0.9]
-"model.num_steps" = [1, 4]
-[sweep.when."representation.kind=waveform"]
-"model.zero_sum_input" = true
-"""
+# test_sweep's tiny sweep, with the seed study's representation axis and a 1D-only setting
+TINY = SWEEP_TOML.replace("folds = 3", "folds = 2").replace(
+    '"model.beta" = [0.8, "learnable"]\n"model.num_steps" = [4, 8]',
+    '"representation.kind" = ["waveform", "spectrogram"]\n"model.beta" = [0.9]\n"model.num_steps" = [1, 4]\n'
+    '[sweep.when."representation.kind=waveform"]\n"model.zero_sum_input" = true')
+assert "representation.kind" in TINY and "folds = 2" in TINY
 
 
 def _tiny(tmp_path, epochs=2):
     path = tmp_path / "tiny.toml"
-    path.write_text(TINY.format(epochs=epochs))
+    path.write_text(TINY.format(data="/data", epochs=epochs))
     return path
 
 
@@ -82,7 +65,7 @@ def test_published_tables_are_the_talks_numbers():
 
 def test_sweep_when_rejects_a_condition_on_a_value_the_grid_lacks(tmp_path):
     path = tmp_path / "bad.toml"
-    path.write_text(TINY.format(epochs=1).replace("kind=waveform", "kind=mel"))
+    path.write_text(TINY.format(data="/data", epochs=1).replace("kind=waveform", "kind=mel"))
     with pytest.raises(ConfigError, match="sweep.when"):
         validate(*read_config(path), sweep=True)
 
