@@ -95,3 +95,17 @@ def test_zero_sum_input_layer_ignores_the_mean_level_and_stays_zero_sum_while_tr
     assert out.fit.failure is None and out.fit.best_eval.auc > 0.65  # the contrast of rows 2-3 is left
     free = config(x, y)["model"]
     assert free["zero_sum_input"] is False
+
+
+def test_device_auto_picks_cuda_exactly_when_torch_sees_one(monkeypatch):
+    import torch
+
+    from toolchain.core.errors import ConfigError
+    from toolchain.train.loop import select_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert select_device("auto") == torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert select_device("auto") == torch.device("cpu")
+    with pytest.raises(ConfigError, match="no CUDA GPU"):
+        select_device("cuda")
