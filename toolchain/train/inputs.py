@@ -73,7 +73,7 @@ def load_inputs(cfg: dict, progress: bool = True, representation: dict | None = 
     info: dict = {}
     features = make_features(clips, kind, rep, cache=cfg["data"]["cache"], info=info, progress=progress)
     names = list(clips.names)
-    keep = subset_indices(labels, cfg["data"]["subset"], cfg["seed"])
+    keep = subset_indices(labels, cfg["data"].get("subset", 0), cfg.get("seed", 0))  # runs from before data.subset: all clips
     if keep is not None:
         features, labels, names = features[keep], labels[keep], [names[i] for i in keep]
     return Inputs(np.ascontiguousarray(features, dtype=np.float32), labels, names,
