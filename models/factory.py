@@ -22,7 +22,8 @@ def build_model(model: dict[str, Any], input_shape: Sequence[int]) -> nn.Module:
         return SNNMLP(model["sizes"], beta=model["beta_init"] if learn else model["beta"],
                       learn_beta=learn, threshold=model["threshold"], slope=model["slope"],
                       reset=model["reset"], encoding=model["encoding"],
-                      num_steps=model["num_steps"], bias=model["bias"], input_shape=input_shape)
+                      num_steps=model["num_steps"], bias=model["bias"],
+                      zero_sum_input=model.get("zero_sum_input", False), input_shape=input_shape)
     if kind == "ann_mlp":
         return ANNMLP(model["sizes"], bias=model["bias"], input_shape=input_shape)
     if kind == "cnn":

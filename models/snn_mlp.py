@@ -41,7 +41,8 @@ class SNNMLP(nn.Module):
 
     beta: decay per step in (0, 1] (the initial value if learn_beta, then in (0, 1));
     threshold: spike when mem > threshold (membrane units = weight units x input units);
-    slope: fast-sigmoid surrogate slope; num_steps: simulation steps per sample.
+    slope: fast-sigmoid surrogate slope; num_steps: simulation steps per sample;
+    zero_sum_input: keep layer 1's weight rows at zero sum (see `constrain_`).
     After each forward, `firing_rates` holds per layer the mean spikes per neuron per step
     (detached 0-dim tensors), for diagnostics.
     """
@@ -51,7 +52,7 @@ class SNNMLP(nn.Module):
     def __init__(self, sizes: Sequence[int], *, beta: float = 0.9, learn_beta: bool = False,
                  threshold: float = 1.0, slope: float = 25.0, reset: str = "zero",
                  encoding: str = "dc", num_steps: int = 25, bias: bool = False,
-                 input_shape: Sequence[int] = ()) -> None:
+                 zero_sum_input: bool = False, input_shape: Sequence[int] = ()) -> None:
         super().__init__()
         if len(sizes) < 2:
             raise ValueError(f"sizes needs at least an input and an output size, got {list(sizes)}")
@@ -74,7 +75,24 @@ class SNNMLP(nn.Module):
         self.encoding = encoding
         self.num_steps = int(num_steps)
         self.input_shape = tuple(int(s) for s in input_shape) or (self.sizes[0],)
+        self.zero_sum_input = bool(zero_sum_input)
         self.firing_rates: list[Tensor] = []
+        self.constrain_()
+
+    @torch.no_grad()
+    def constrain_(self) -> None:
+        """With zero_sum_input: give every row of layer 1's weights zero sum (in place).
+
+        Layer 1's current is then W (x - mean(x)): it ignores the clip's mean input level. A
+        [0, 1]-normalised waveform has a mean of about 0.5 in every clip; with free weights that
+        common level dominates every neuron's current and Adam's near-constant-size steps move it
+        together for all 4000 weights of a row, so the waveform network does not learn (measured:
+        validation AUC ~0.5). The training loop calls this after every optimiser step (projected
+        gradient descent); the weights stay plain weights, deployed as they are.
+        """
+        if self.zero_sum_input:
+            weight = self.fc[0].weight
+            weight -= weight.mean(dim=1, keepdim=True)
 
     def betas(self) -> Tensor:
         """The effective decay of each layer, [n_layers]."""

@@ -103,3 +103,46 @@ def test_synth_cli_reuses_refuses_and_forces(tmp_path):
     assert knobs["snr_db_min"] == 1.0 and knobs["click_prob"] == 0.0
     assert sorted(p.name for p in out.iterdir()) == ["data", "synth.json"]  # no staging left
     assert "--partial-prob" in _cli("data", "synth", "--help").stdout
+
+
+def test_a_positive_is_its_negative_recording_plus_the_call():
+    cfg = SynthConfig(confounder_prob=0, positive_confounder_prob=0)
+    f = np.fft.rfftfreq(4000, 1 / 2000)
+    for i in range(8):
+        neg = generate_clip(5, i, 0, cfg).astype(np.int64)
+        call = generate_clip(5, i, 1, cfg).astype(np.int64) - neg
+        if np.abs(neg).max() >= 32767 or np.abs(call + neg).max() >= 32767:
+            continue  # clipped at full scale: not a plain sum any more
+        loud = np.flatnonzero(np.abs(call) > 1)  # int16 rounding of the two sums: +-1
+        assert loud.size and (loud[-1] - loud[0]) / 2000 <= 1.0, i  # one call, <= 1 s
+        power = np.abs(np.fft.rfft(call.astype(float))) ** 2
+        assert power[(f >= 50) & (f <= 250)].sum() > 0.6 * power.sum(), i  # energy in the up-call band
+
+
+def test_recordings_differ_in_ambient_level_and_loud_calls_show_in_the_clip_energy():
+    quiet = SynthConfig(tonal_prob=0, click_prob=0, confounder_prob=0, positive_confounder_prob=0)
+    levels = [20 * np.log10(np.sqrt(np.mean((generate_clip(1, i, 0, quiet) / 32768) ** 2))) for i in range(60)]
+    assert 10 < max(levels) - min(levels) <= 2 * quiet.noise_spread_db + 1
+    assert abs(np.median(levels) - quiet.noise_dbfs) < 3
+    loud = SynthConfig(snr_db_min=30, snr_db_max=35, tonal_prob=0, click_prob=0, confounder_prob=0,
+                       positive_confounder_prob=0)
+    gain = [np.mean(generate_clip(2, i, 1, loud).astype(float) ** 2) / np.mean(generate_clip(2, i, 0, loud).astype(float) ** 2)
+            for i in range(10)]
+    assert min(gain) > 10  # a 30 dB call over 0.5-1 s of the 2 s clip: > 10 dB more energy
+
+
+def test_every_knob_is_a_cli_option_documented_with_its_default():
+    from dataclasses import fields
+
+    from toolchain.cli.data_cmds import SYNTH_KNOBS
+    from toolchain.data import synth
+
+    assert sorted(f for f, _ in SYNTH_KNOBS.values()) == sorted(f.name for f in fields(SynthConfig))
+    defaults = SynthConfig()
+    for flag, (name, text) in SYNTH_KNOBS.items():
+        assert text.endswith(f"[{getattr(defaults, name):g}]"), flag
+        assert name in synth.__doc__, name
+    with pytest.raises(ConfigError, match="noise_slope_min"):
+        SynthConfig(noise_slope_min=2.0, noise_slope_max=1.0)
+    with pytest.raises(ConfigError, match="highpass_hz"):
+        SynthConfig(highpass_hz=-1)

@@ -24,6 +24,10 @@ synth_seed = 3
 preset = "snn-2d"
 set = ["model.hidden=[24]", "model.num_steps=6", "train.epochs=2", "train.batch_size=32"]
 
+[runs.snn_1d]
+preset = "snn-1d"
+set = ["model.hidden=[24]", "model.num_steps=6", "train.epochs=2", "train.batch_size=32"]
+
 [runs.ann_mlp]
 preset = "ann-mlp"
 set = ["model.hidden=[24]", "train.epochs=2", "train.batch_size=32"]
@@ -42,7 +46,7 @@ clips = 8
 bootstrap = 50
 """
 
-STAGES = ["data", "train_snn_2d", "train_ann_mlp", "quantize", "export", "verify", "evaluate", "energy", "report"]
+STAGES = ["data", "train_snn_2d", "train_snn_1d", "train_ann_mlp", "quantize", "export", "verify", "evaluate", "energy", "report"]
 
 
 def _config(tmp_path: Path, text: str = TINY) -> Path:
@@ -65,6 +69,7 @@ def test_interrupted_pipeline_resumes_to_the_same_report(tmp_path):
     assert all(full["stages"][s]["ran"] for s in STAGES)
     assert full["stages"]["verify"]["summary"]["ok"] is True
     report = (tmp_path / "full" / "report" / "report.md").read_text()
+    assert "Representation gap (the seed study's comparison): snn_2d (spectrogram) vs snn_1d (raw waveform): " in report
     assert (tmp_path / "full" / "report" / "report.html").stat().st_size > 10_000
     # the verification table and verdict say what verify.json found, layer by layer
     ver = json.loads((tmp_path / "full" / "verify" / "verify.json").read_text())
@@ -138,3 +143,19 @@ def test_cli_rejects_a_bad_config_with_one_line(tmp_path):
     text, _ = proc.communicate(timeout=120)
     assert proc.returncode == 2
     assert "verify.clips = 0 is outside 1..10000" in text and "Traceback" not in text
+
+
+def test_representation_gap_is_a_paired_bootstrap_of_the_auc_difference():
+    import numpy as np
+
+    from toolchain.pipeline.metrics import auc_difference_with_ci
+
+    rng = np.random.default_rng(0)
+    labels = (np.arange(400) % 4 == 0).astype(int)
+    good = labels + rng.normal(0, 0.5, 400)
+    poor = labels + rng.normal(0, 3.0, 400)
+    same = auc_difference_with_ci(labels, good, good, resamples=100)
+    assert same["diff"] == 0.0 and same["ci"] == [0.0, 0.0]
+    gap = auc_difference_with_ci(labels, good, poor, resamples=200)
+    assert gap["diff"] > 0.2 and 0 < gap["ci"][0] < gap["diff"] < gap["ci"][1]
+    assert auc_difference_with_ci(np.zeros(10), good[:10], poor[:10])["diff"] is None

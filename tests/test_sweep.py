@@ -143,3 +143,13 @@ def test_interrupted_sweep_resumes_without_repeating_finished_trials(tiny_data, 
     assert all(c["n_pending"] == 0 and c["n_ok"] + c["n_failed"] == 3 for line in table["cells"] for c in line)
     md = (out / "tables.md").read_text()
     assert "pending" not in md and "| learnable |" in md
+
+
+def test_trials_reserve_a_gpu_when_cuda_is_there_so_device_auto_can_use_it():
+    from toolchain.train.sweep import trial_resources
+
+    assert trial_resources(1, None, {"auto"}, cuda_available=False) == {"cpu": 1}
+    assert trial_resources(1, None, {"auto"}, cuda_available=True) == {"cpu": 1, "gpu": 1.0}
+    assert trial_resources(2, None, {"cpu", "auto"}, cuda_available=True) == {"cpu": 2}
+    assert trial_resources(1, 0.5, {"cuda"}, cuda_available=True) == {"cpu": 1, "gpu": 0.5}
+    assert trial_resources(1, 0, {"auto"}, cuda_available=True) == {"cpu": 1}

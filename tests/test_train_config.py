@@ -90,3 +90,16 @@ def test_sweep_grid_values_are_validated(tmp_path):
     raw, where = read_config(path)
     with pytest.raises(ConfigError, match=r"sweep.grid cell model.beta = 1.2\): model.beta = 1.2 is outside"):
         expand(raw, where)
+
+
+def test_data_subset_is_stratified_sorted_and_seeded():
+    import numpy as np
+
+    from toolchain.train.inputs import subset_indices
+
+    labels = np.array([1] * 234 + [0] * 766)
+    idx = subset_indices(labels, 300, seed=0)
+    assert len(idx) == 300 and int(labels[idx].sum()) == round(300 * 0.234)
+    assert np.all(np.diff(idx) > 0) and np.array_equal(idx, subset_indices(labels, 300, seed=0))
+    assert not np.array_equal(idx, subset_indices(labels, 300, seed=1))
+    assert subset_indices(labels, 0, 0) is None and subset_indices(labels, 5000, 0) is None

@@ -77,3 +77,35 @@ def test_diagnose_reasons_and_epochs():
     chance = diagnose(_history([0.5, 0.503, 0.49]))
     assert chance["kind"] == "chance_auc"
     assert chance["reason"] == "validation AUC stayed at 0.5 (best 0.503 in 3 epochs)"
+
+
+def test_zero_sum_input_layer_ignores_the_mean_level_and_stays_zero_sum_while_training():
+    import torch
+
+    x, y = blobs()
+    cfg = config(x, y, model={"zero_sum_input": True})
+    tr, va = split(y)
+    out = train_model(cfg, x, y, tr, va)
+    w = out.model.fc[0].weight.detach()
+    assert float(w.sum(dim=1).abs().max()) < 1e-5 * float(w.abs().sum(dim=1).max())
+    xt = torch.from_numpy(x[:8].reshape(8, -1))
+    with torch.no_grad():  # layer 1's current does not see a level added to every input
+        assert torch.allclose(out.model.fc[0](xt + 0.25), out.model.fc[0](xt), atol=1e-5)
+        assert not torch.allclose(out.model.fc[1](torch.ones(1, 24)), torch.zeros(1, 2), atol=1e-3)
+    assert out.fit.failure is None and out.fit.best_eval.auc > 0.65  # the contrast of rows 2-3 is left
+    free = config(x, y)["model"]
+    assert free["zero_sum_input"] is False
+
+
+def test_device_auto_picks_cuda_exactly_when_torch_sees_one(monkeypatch):
+    import torch
+
+    from toolchain.core.errors import ConfigError
+    from toolchain.train.loop import select_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert select_device("auto") == torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert select_device("auto") == torch.device("cpu")
+    with pytest.raises(ConfigError, match="no CUDA GPU"):
+        select_device("cuda")

@@ -1,4 +1,4 @@
-"""neurodeploy commands: train, sweep, bench train."""
+"""neurodeploy commands: train, sweep, reproduce, bench train."""
 
 from __future__ import annotations
 
@@ -112,6 +112,83 @@ def sweep(
             return
         console.print(f"ran {r['ran_now']} trials; {r['failed']} learning failures")
         console.print(Path(r["tables_md"]).read_text(), markup=False, highlight=False)
+
+    emit(result, as_json, render)
+
+
+@app.command()
+def reproduce(
+    study: str = typer.Argument(..., help="Study to reproduce: caid2025."),
+    data: str = typer.Option(..., "--data", help="Data set (Kaggle folder / zip, or `neurodeploy data synth` output)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder: reproduce.md / .json, PNGs, sweep/."),
+    quick: bool = typer.Option(False, "--quick", help="The study's reduced plan (caid2025: 3 betas incl. "
+                               "learnable x num_steps 1/10/20 x 3 folds x 1D and 2D on 3000 clips, "
+                               "hidden 1024-64, <= 10 epochs; at most 45 min on 2 CPU cores)."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="A sweep config in place of the "
+                                          "study's preset (its grid must vary representation.kind)."),
+    address: Optional[str] = typer.Option(None, "--address", help="Join this Ray cluster instead of a local Ray."),
+    estimate: bool = typer.Option(False, "--estimate", help="Train nothing: time a few batches of every "
+                                  "(representation, num_steps) cell on this machine and extrapolate the grid's cost."),
+    estimate_clips: int = typer.Option(30000, "--estimate-clips", help="Clips the estimate assumes (the plan's "
+                                       "data.subset when it has one; 30000 = the Kaggle training set)."),
+    set_: List[str] = SET_OPTION,
+    no_progress: bool = PROGRESS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Rerun a published grid study (on Ray Tune, resumable) and compare with its published tables.
+
+    Writes our median-AUC tables beside the published ones with the per-cell difference, the
+    learning failures per cell, per-fold validation-accuracy curves and a computed verdict on the
+    study's findings. Interrupt at any time; the same command resumes without rerunning finished trials.
+    """
+    from toolchain.train.runtime import enable_huge_pages, sigterm_as_interrupt
+
+    enable_huge_pages()  # before torch is imported
+    if estimate:
+        return _estimate(study, data, quick, config, list(set_), estimate_clips, as_json)
+    from toolchain.train.reproduce import reproduce as run_reproduce
+
+    sigterm_as_interrupt()
+    try:
+        result = run_reproduce(study, data, out, quick=quick, config=config, overrides=list(set_),
+                               address=address, progress=not no_progress and not as_json)
+    except KeyboardInterrupt:
+        err_console.print(f"[yellow]interrupted[/]: finished trials are kept in {out}/sweep/trials; "
+                          "run the same command again to resume")
+        raise typer.Exit(130) from None
+    result = {k: v for k, v in result.items() if k != "markdown"} | {"report": str(out / "reproduce.md")}
+
+    def render(r: dict) -> None:
+        console.print(Path(r["report"]).read_text(), markup=False, highlight=False)
+
+    emit(result, as_json, render)
+
+
+def _estimate(study: str, data: str, quick: bool, config, overrides: list[str], clips: int, as_json: bool) -> None:
+    from toolchain.train.config import validate
+    from toolchain.train.grid_cost import estimate
+    from toolchain.train.reproduce import get_study, plan
+
+    raw, where = plan(get_study(study), data, quick=quick, config=config, overrides=overrides)
+    subset = validate(raw, where, sweep=True)["data"]["subset"]
+    result = estimate(raw, where, n_clips=subset or clips)
+
+    def render(r: dict) -> None:
+        console.print(f"{r['trials']} trials on {r['n_clips']} clips ({r['folds']} folds: {r['n_train']} train / "
+                      f"{r['n_val']} validation clips), {r['threads_per_trial']} torch thread(s) per trial, "
+                      f"{r['concurrent_trials']} trials at a time; {r['machine']['processor']}, "
+                      f"{r['machine']['cpus']} CPUs, load average {r['machine']['load_average'][0]:.1f}")
+        console.print("representation  steps  network                   train batch  eval batch  epoch    "
+                      "trial (typ.)  trial (max)  trials")
+        for c in r["cells"]:
+            net = "-".join(map(str, c["sizes"]))
+            console.print(f"{c['representation']:14s}  {c['num_steps']:5d}  {net:24s}  {c['train_batch_s']:9.3f} s  "
+                          f"{c['eval_batch_s']:8.3f} s  {c['epoch_s'] / 60:5.1f} min  {c['trial_s_typical'] / 60:9.1f} min  "
+                          f"{c['trial_s_max'] / 60:8.1f} min  {c['trials']:6d}")
+        console.print(f"grid: [bold]{r['grid_hours_typical']:.1f} h[/] at a typical min({r['typical_epochs']}, max) "
+                      f"epochs per trial, {r['grid_hours_max']:.1f} h if every trial runs its maximum epochs "
+                      f"(timed: {r['timed_batches']} batches per cell, extrapolated; training only: data loading, "
+                      "weight calibration and Ray start-up not included)")
 
     emit(result, as_json, render)
 

@@ -119,6 +119,40 @@ def _fmt_ci(row: dict) -> str:
     return f"{row['auc']:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else f"{row['auc']:.3f}"
 
 
+def _representation_gap(inputs: dict, runs: list[str], ev: dict, scores: dict, failures: dict,
+                        resamples: int) -> list[str]:
+    """The seed study's comparison: float SNN on the spectrogram minus float SNN on the waveform,
+    AUC difference with a paired bootstrap interval, when both were scored on the same clips."""
+    from toolchain.pipeline.metrics import auc_difference_with_ci
+
+    snn = {}
+    for name in runs:
+        run_cfg = _json(inputs[f"train_{name}"] / RUN_DIR / "config.json")
+        if run_cfg["model"]["kind"] == "snn":
+            snn.setdefault(run_cfg["representation"]["kind"], name)
+    if "spectrogram" not in snn or "waveform" not in snn:
+        return []
+    two, one = snn["spectrogram"], snn["waveform"]
+    head = f"Representation gap (the seed study's comparison): {two} (spectrogram) vs {one} (raw waveform)"
+    if not (ev["models"][two].get("same_split") and ev["models"][one].get("same_split")):
+        return ["", f"{head}: no verdict, the two were not scored on the same clips."]
+    gap = auc_difference_with_ci(scores[f"labels_{two}"], scores[f"scores_{two}"], scores[f"scores_{one}"],
+                                 resamples)
+    if gap["diff"] is None:
+        return ["", f"{head}: no verdict, an AUC is undefined."]
+    ci = gap["ci"]
+    text = f"AUC difference {gap['diff']:+.3f}" + (f" [{ci[0]:+.3f}, {ci[1]:+.3f}] (paired bootstrap)" if ci else "")
+    if ci and ci[0] > 0:
+        text += "; the spectrogram network is better on these clips"
+    elif ci and ci[1] < 0:
+        text += "; the waveform network is better on these clips"
+    else:
+        text += "; no significant difference on these clips"
+    if failures.get(one) or failures.get(two):
+        text += " (a learning failure is flagged above: this gap compares a failed run)"
+    return ["", f"{head}: {text}."]
+
+
 def build_report(work: Path, inputs: dict[str, Path], cfg: dict, runs: list[str], deploy: str) -> dict:
     """Write the figures, report.md and report.html into `work`; returns the headline numbers."""
     ev = _json(inputs["evaluate"] / "evaluate.json")
@@ -153,6 +187,7 @@ def build_report(work: Path, inputs: dict[str, Path], cfg: dict, runs: list[str]
         note = (fail.get("message") or fail.get("reason") or str(fail)) if isinstance(fail, dict) else (fail or "")
         md.append(f"| {name} | {row['kind']} | {_fmt_ci(row)} | {row['accuracy']:.3f} | {row['n']} | "
                   f"{'yes' if row.get('same_split') else 'no'} | {note} |")
+    md += _representation_gap(inputs, runs, ev, scores, failures, cfg["report"]["bootstrap"])
     md += ["", "![ROC curves](roc.png)", "", "## Training", "", "![training curves](training_curves.png)", ""]
     qsum = _json(inputs["quantize"] / "manifest.json")["summary"]
     md += ["## Deployment", "", f"The deployed network ({deploy}) in Loihi fixed point: "

@@ -12,6 +12,7 @@ A run config (`neurodeploy train --config RUN.toml`):
     split = "stratified"       # validation split: "stratified" (random) | "blocked" (contiguous)
     val_fraction = 0.2         # share of clips held out for validation
     cache = true               # use the data layer's decode / feature cache
+    subset = 0                 # > 0: train on a seeded, class-stratified subset of this many clips
 
     [representation]           # passed to toolchain.represent (its own keys are checked there)
     kind = "spectrogram"       # "waveform" [4000] | "spectrogram" [105, 135]
@@ -31,6 +32,8 @@ A run config (`neurodeploy train --config RUN.toml`):
     num_steps = 25             # >= 1
     init_rate = 0.1            # snn: rescale each layer's initial weights so it fires at this
                                # rate (spikes/neuron/step) on training clips; 0: torch's init
+    zero_sum_input = false     # snn: keep layer 1's weight rows at zero sum, so its current
+                               # ignores the clip's mean input level (the waveform presets set it)
     channels = [8, 16, 32]     # cnn: conv channels per block
     kernel = 5                 # cnn: square kernel size (odd)
     cnn_hidden = 64            # cnn: units before the 2 logits
@@ -58,10 +61,13 @@ A sweep config is a run config plus `[sweep]` (see toolchain.train.sweep):
     rows = "model.beta"        # table rows / heatmap y axis
     cols = "model.num_steps"   # table columns / heatmap x axis
     cpus_per_trial = 1
+    gpus_per_trial = 0.5       # default: 1 when CUDA is present and device is not "cpu", else 0
     max_concurrent = 0         # 0: as many trials as CPUs allow
     [sweep.grid]
     "model.beta" = [0.8, 0.9, "learnable"]
     "model.num_steps" = [10, 25]
+    [sweep.when."representation.kind=waveform"]   # optional: keys set only in the grid cells
+    "train.lr" = 1.5e-3                           # where a grid key has that value
 
 Every error names the file and the key (`model.beta = 1.5 is outside (0, 1]`).
 """
@@ -189,6 +195,7 @@ RUN_SCHEMA: dict[str, Any] = {
         "split": Key("stratified", _choice("stratified", "blocked")),
         "val_fraction": Key(0.2, _number(gt=0.0, lt=1.0)),
         "cache": Key(True, _boolean),
+        "subset": Key(0, _integer(0)),
     },
     "model": {
         "kind": Key("snn", _choice(*MODEL_KINDS)),
@@ -203,6 +210,7 @@ RUN_SCHEMA: dict[str, Any] = {
         "encoding": Key("dc", _choice(*FLOAT_ENCODINGS)),
         "num_steps": Key(25, _integer(1)),
         "init_rate": Key(0.1, _number(ge=0.0, lt=1.0)),
+        "zero_sum_input": Key(False, _boolean),
         "channels": Key([8, 16, 32], _sizes),
         "kernel": Key(5, _odd),
         "cnn_hidden": Key(64, _integer(1)),
@@ -228,6 +236,7 @@ SWEEP_SCHEMA: dict[str, Any] = {
     "rows": Key("model.beta", _string),
     "cols": Key("model.num_steps", _string),
     "cpus_per_trial": Key(1, _number(gt=0.0)),
+    "gpus_per_trial": Key(None, _optional(_number(ge=0.0))),
     "max_concurrent": Key(0, _integer(0)),
 }
 
@@ -312,6 +321,7 @@ def _validate_sweep(raw: Any, where: str) -> dict:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: [sweep] must be a table")
     grid = raw.pop("grid", None)
+    when = raw.pop("when", {})
     out = _validate_table(raw, SWEEP_SCHEMA, "sweep.", where)
     if not isinstance(grid, dict) or not grid:
         raise ConfigError(f"{where}: sweep.grid must be a table of \"dotted.key\" = [values, ...]")
@@ -321,7 +331,28 @@ def _validate_sweep(raw: Any, where: str) -> dict:
         if key.startswith(("sweep.", RESOLVED_KEY)) or key.count(".") > 1:
             raise ConfigError(f"{where}: sweep.grid.\"{key}\" is not a key a sweep can vary")
     out["grid"] = dict(grid)
+    out["when"] = _validate_when(when, grid, where)
     return out
+
+
+def _validate_when(when: Any, grid: dict, where: str) -> dict:
+    """[sweep.when."KEY=VALUE"] tables: {"KEY=VALUE": {dotted key: value}}; KEY must be a grid key
+    and VALUE one of its values as tables show it ("waveform", "0.9", "learnable")."""
+    from toolchain.train.sweep import label
+
+    if not isinstance(when, dict):
+        raise ConfigError(f"{where}: sweep.when must be a table of \"KEY=VALUE\" = {{key = value, ...}}")
+    for cond, overrides in when.items():
+        key, sep, value = cond.partition("=")
+        if not sep or key not in grid or value not in [label(v) for v in grid[key]]:
+            raise ConfigError(f"{where}: sweep.when.\"{cond}\" must be \"KEY=VALUE\" with KEY a "
+                              f"sweep.grid key and VALUE one of its values")
+        if not isinstance(overrides, dict) or not overrides:
+            raise ConfigError(f"{where}: sweep.when.\"{cond}\" must be a table of \"dotted.key\" = value")
+        clash = sorted(set(overrides) & set(grid))
+        if clash:
+            raise ConfigError(f"{where}: sweep.when.\"{cond}\" sets {clash[0]!r}, which the grid varies")
+    return dict(when)
 
 
 def set_key(cfg: dict, dotted: str, value: Any, where: str = "override") -> None:

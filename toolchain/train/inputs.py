@@ -4,7 +4,8 @@ Deployment recreates exactly the same inputs from a run's config: the data path,
 representation dict (`config["resolved"]["representation"]`) and the recorded split indices;
 `data_fingerprint` ("content-sha256:" + the SHA-256 of the clip names, labels and decoded audio
 samples, in data-set order) tells whether the data set found at the path is the one the run was
-trained on. Regenerated audio under the same names is a different data set.
+trained on. Regenerated audio under the same names is a different data set. The fingerprint
+covers the whole data set at the path; `data.subset` (in the config) picks the same clips again.
 
 Runs written before content fingerprints record a bare 64-hex SHA-256 of names and labels only
 (`is_legacy_fingerprint`); it cannot show that the audio is the same, so it never matches.
@@ -71,8 +72,29 @@ def load_inputs(cfg: dict, progress: bool = True, representation: dict | None = 
     kind = rep.pop("kind")
     info: dict = {}
     features = make_features(clips, kind, rep, cache=cfg["data"]["cache"], info=info, progress=progress)
-    return Inputs(np.ascontiguousarray(features, dtype=np.float32), labels, list(clips.names),
+    names = list(clips.names)
+    keep = subset_indices(labels, cfg["data"].get("subset", 0), cfg.get("seed", 0))  # runs from before data.subset: all clips
+    if keep is not None:
+        features, labels, names = features[keep], labels[keep], [names[i] for i in keep]
+    return Inputs(np.ascontiguousarray(features, dtype=np.float32), labels, names,
                   info["representation"], data_fingerprint(clips))
+
+
+def subset_indices(labels: np.ndarray, n: int, seed: int) -> np.ndarray | None:
+    """Sorted indices of a class-stratified subset of `n` clips (data.subset; None: all clips).
+
+    Each class keeps its share (round(n * class fraction), at least one clip), drawn without
+    replacement with numpy.random.default_rng([seed, 104729]); the clips stay in data-set order.
+    """
+    if n <= 0 or n >= len(labels):
+        return None
+    rng = np.random.default_rng([seed, 104729])
+    picks = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        take = max(1, round(n * len(members) / len(labels)))
+        picks.append(rng.choice(members, size=min(take, len(members)), replace=False))
+    return np.sort(np.concatenate(picks))
 
 
 def resolve(cfg: dict, inputs: Inputs, where: str = "config") -> dict:

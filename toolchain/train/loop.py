@@ -195,6 +195,7 @@ def fit(model: nn.Module, features: torch.Tensor, labels: torch.Tensor, train_id
     order_gen = torch.Generator().manual_seed(seed)
     rate_gen = torch.Generator(device=device).manual_seed(seed + 1) if model.kind == "snn" else None
     num_steps = getattr(model, "num_steps", None)
+    constrain = getattr(model, "constrain_", None)  # a model's weight constraint, kept after each step
     history: list[dict] = []
     best_auc, best_epoch, best_state, best_eval = -math.inf, 0, None, None
     bs = train["batch_size"]
@@ -215,6 +216,8 @@ def fit(model: nn.Module, features: torch.Tensor, labels: torch.Tensor, train_id
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if constrain is not None:
+                constrain()
             loss_value = float(loss)
             finite = finite and math.isfinite(loss_value)
             loss_sum += loss_value * len(sel)

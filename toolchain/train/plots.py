@@ -74,3 +74,37 @@ def heatmap(values: list[list[float]], notes: list[list[str]], rows: list[str], 
     fig.colorbar(image, ax=ax, label="median validation AUC")
     fig.tight_layout()
     _save(fig, path)
+
+
+def fold_curves(grid: list[list[list[dict]]], rows: list[str], cols: list[str], path: Path,
+                title: str, row_label: str, col_label: str) -> None:
+    """Validation accuracy per epoch, one line per fold, one panel per grid cell (rows x cols),
+    like the seed talk's "training behaviour" figures. grid[i][j]: the cell's folds, each
+    {"fold", "failed", "epochs", "val_accuracy"}; a failed fold is drawn dashed red."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2.3 * len(cols) + 0.6, 1.8 * len(rows) + 0.9))
+    axes = fig.subplots(len(rows), len(cols), squeeze=False, sharex=True, sharey=True)
+    for i, row in enumerate(grid):
+        for j, folds in enumerate(row):
+            ax = axes[i, j]
+            for f in folds:
+                acc = [np.nan if a is None else a for a in f["val_accuracy"]]
+                style = {"color": "tab:red", "ls": "--"} if f["failed"] else {}
+                ax.plot(f["epochs"], acc, lw=1.0, label=f"fold {f['fold']}", **style)
+            ax.set_ylim(0.0, 1.0)
+            ax.tick_params(labelsize=7)
+            if i == 0:
+                ax.set_title(f"{col_label.split('.')[-1]} {cols[j]}", fontsize=8)
+            if j == 0:
+                ax.set_ylabel(f"{row_label.split('.')[-1]} {rows[i]}\nval accuracy", fontsize=8)
+            if i == len(rows) - 1:
+                ax.set_xlabel("epoch", fontsize=8)
+            if not folds:
+                ax.text(0.5, 0.5, "pending", ha="center", va="center", transform=ax.transAxes, fontsize=8)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncol=len(handles), fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    _save(fig, path)

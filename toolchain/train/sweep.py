@@ -1,7 +1,8 @@
 """`neurodeploy sweep`: grid x K folds on Ray Tune, resumable, with seed-style AUC tables.
 
-Plan: every combination of the `[sweep.grid]` values is applied to the run config (each one
-validated like a run config), then crossed with folds 1..K of `toolchain.data.folds.make_folds` on the
+Plan: every combination of the `[sweep.grid]` values is applied to the run config (plus the
+keys of every `[sweep.when."KEY=VALUE"]` table whose grid key has that value in the cell; each
+cell validated like a run config), then crossed with folds 1..K of `toolchain.data.folds.make_folds` on the
 data's labels. A trial's id is a hash of its complete config (data path, representation, model,
 train, seed), its fold and the fold scheme, so a changed setting is a new trial.
 
@@ -88,6 +89,11 @@ def expand(raw: dict, where: str = "config") -> list[Trial]:
             if key == "representation.kind" and get_key(cell, "representation.kind", None) != value:
                 cell["representation"] = {"kind": value}  # the other kind's parameters do not apply
             set_key(cell, key, value, where)
+        for cond, overrides in sweep["when"].items():
+            key, _, value = cond.partition("=")
+            if label(params[key]) == value:
+                for okey, ovalue in overrides.items():
+                    set_key(cell, okey, ovalue, f"{where} sweep.when.{cond}")
         text = ", ".join(f"{k} = {label(v)}" for k, v in params.items())
         trial_cfg = validate(cell, f"{where} (sweep.grid cell {text})")
         ident = {k: v for k, v in trial_cfg.items() if k != "name"}
@@ -136,7 +142,8 @@ def run_trial(trial: Trial, features: np.ndarray, labels: np.ndarray, train_idx:
             **{k: s[k] for k in ("val_auc", "val_accuracy", "val_loss", "best_epoch", "epochs_run",
                                  "stopped_early", "firing_rates", "failure", "seed", "attempts",
                                  "seconds", "train_samples_per_s")},
-            "history": [{k: h[k] for k in ("epoch", "train_loss", "val_loss", "val_auc", "firing_rates")}
+            "history": [{k: h[k] for k in ("epoch", "train_loss", "train_accuracy", "val_loss", "val_auc",
+                                           "val_accuracy", "firing_rates")}
                         for h in outcome.fit.history],
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": socket.gethostname(),
             "pid": os.getpid()}
@@ -308,9 +315,21 @@ def _stderr_captured():
         os.close(saved)
 
 
+def trial_resources(cpus_per_trial: float, gpus_per_trial: float | None, devices: set[str],
+                    cuda_available: bool) -> dict[str, float]:
+    """Ray resources of one trial. gpus_per_trial None ("auto"): one GPU per trial when the
+    driver sees CUDA and no trial asks for device = "cpu" -- Ray hides the GPUs from a trial that
+    reserves none (CUDA_VISIBLE_DEVICES=""), so `device = "auto"` would silently train on the CPU."""
+    gpus = gpus_per_trial
+    if gpus is None:
+        gpus = 1.0 if cuda_available and "cpu" not in devices else 0.0
+    return {"cpu": cpus_per_trial, **({"gpu": gpus} if gpus else {})}
+
+
 def _run_on_ray(pending: list[Trial], inputs: dict, folds: dict, store: TrialStore, out: Path, *,
                 address: str | None, cpus_per_trial: float, max_concurrent: int,
-                on_row: Callable[[dict], None]) -> tuple[list[str], list[str]]:
+                on_row: Callable[[dict], None],
+                gpus_per_trial: float | None = None) -> tuple[list[str], list[str]]:
     """Run the pending trials as a Ray Tune grid; returns (errors of trials that raised, ids of
     trials run again after a failure).
 
@@ -328,9 +347,12 @@ def _run_on_ray(pending: list[Trial], inputs: dict, folds: dict, store: TrialSto
     if address is None:
         os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # before ray is imported (see pin_ray_to_loopback)
     import ray
+    import torch
     from ray import tune
 
     logging.getLogger("ray").setLevel(logging.ERROR)
+    resources = trial_resources(cpus_per_trial, gpus_per_trial, {t.config["device"] for t in pending},
+                                torch.cuda.is_available())
     started = not ray.is_initialized()
     if started:
         connect_ray(address)
@@ -340,7 +362,7 @@ def _run_on_ray(pending: list[Trial], inputs: dict, folds: dict, store: TrialSto
                    "threads": max(1, int(cpus_per_trial))}
         callback = _store_callback(store, on_row)
         trainable = tune.with_resources(tune.with_parameters(_ray_trainable, payload=payload),
-                                        {"cpu": cpus_per_trial})
+                                        resources)
         tuner = tune.Tuner(
             trainable,
             param_space={"trial_id": tune.grid_search([t.id for t in pending])},
@@ -517,7 +539,8 @@ def run_sweep(raw: dict, out: str | Path, *, where: str = "config", address: str
         with SweepProgress(progress, len(trials), len(trials) - len(pending)) as bar:
             errors, retried = _run_on_ray(pending, inputs, folds, store, out, address=address,
                                  cpus_per_trial=cfg["sweep"]["cpus_per_trial"],
-                                 max_concurrent=cfg["sweep"]["max_concurrent"], on_row=bar.row)
+                                 max_concurrent=cfg["sweep"]["max_concurrent"], on_row=bar.row,
+                                 gpus_per_trial=cfg["sweep"]["gpus_per_trial"])
     rows = store.finished()
     tables = write_results(cfg, trials, rows, out)
     finished = [rows[t.id] for t in trials if t.id in rows]
