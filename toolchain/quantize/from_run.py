@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from toolchain.core.errors import ConfigError
+from toolchain.core.vocab import SNN_KINDS
 from toolchain.deploy import Deployment
 from toolchain.quantize.ptq import QuantConfig, quantize
 from toolchain.quantize.report import evaluate
@@ -21,7 +22,7 @@ def quantize_run(run_dir: str | Path, cfg: QuantConfig | None = None, calib_clip
     from toolchain.train import load_run
 
     run = load_run(run_dir)
-    if run.kind != "snn":
+    if run.kind not in SNN_KINDS:
         raise ConfigError(f"run {run_dir} holds an ANN baseline ({run.kind}); only SNN runs quantise to Loihi "
                           "(export ANN baselines with --format onnx)")
     inputs = run.load_inputs(progress=progress)
