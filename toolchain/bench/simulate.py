@@ -1,4 +1,5 @@
-"""`neurodeploy bench simulate`: clips/s of the bit-exact emulator vs Lava on the seed-size 2D network.
+"""`neurodeploy bench simulate`: clips/s of the bit-exact emulator vs Lava on the seed-size 2D network,
+or (`--network pilotnet`) on lava-dl's trained PilotNet LIF (input layer, 5 conv, flatten, 4 dense).
 
 Network: 14175 (105 x 135 spectrogram) -> 4096 -> 512 -> 64 -> 2, num_steps 50, beta 0.9, graded
 input sent once, random float weights (seeded) scaled so the hidden layers fire at rates like a
@@ -12,6 +13,7 @@ equal to Lava's in the same run.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -35,27 +37,43 @@ def seed_size_network(num_steps: int = 50, seed: int = 0, sizes=SIZES):
     return net, x
 
 
-def bench_simulate(emulator_clips: int = 256, lava_extra_clips: int = 2, num_steps: int = 50,
-                   sizes=SIZES, progress=print) -> dict:
-    """Measure and return the emulator/Lava throughput and their ratio."""
+def pilotnet_network(frames: int, seed: int = 0):
+    """lava-dl's trained PilotNet LIF (../shared/data/lava-dl) imported as an IR, and `frames`
+    input frames: lava-dl's test frame and copies of it with seeded +-2 perturbations (biases)."""
+    from export.lava_runtime import from_lava_layout
+    from export.netx import read_netx
+
+    data = Path(__file__).resolve().parents[3] / "shared" / "data" / "lava-dl"
+    net_path = data / "pilotnet_lif.net"
+    if not net_path.is_file():
+        from toolchain.core.errors import DataError
+
+        raise DataError(f"{net_path} is not there: the PilotNet benchmark reads lava-dl's network from ../shared")
+    ir = read_netx(net_path, num_steps=16)
+    image = from_lava_layout(np.load(data / "pilotnet_lif_image.npy")[None], (3, 66, 200))[0].astype(np.int64)
+    rng = np.random.default_rng(seed)
+    x = np.stack([image] + [np.clip(image + rng.integers(-2, 3, image.shape), 0, 4095) for _ in range(frames - 1)])
+    return ir, x.astype(np.int32)
+
+
+def bench_network(ir, inp: np.ndarray, emulator_clips: int, lava_extra_clips: int, progress=print) -> dict:
+    """Emulator vs Lava on encoded input `inp`: clips/s each (Lava as the marginal cost of a clip:
+    a run of 1 + k clips minus a run of 1, so start-up is not charged to it; and all-in), their
+    ratio, and whether the spikes of every clip Lava ran equal the emulator's."""
     from export.lava_graph import run_lava
     from toolchain.emulator import Emulator
-    from toolchain.quantize import quantize
-    from toolchain.represent.encoding import encode_for_ir
 
-    net, x = seed_size_network(num_steps, sizes=sizes)
-    ir, _ = quantize(net, x[:32], name="bench")
-    inp = encode_for_ir(ir, x)
     t0 = time.perf_counter()
     emu = Emulator(ir)
     prep = time.perf_counter() - t0
-    emu.run(inp[:8])  # warm-up: numba kernel load
+    emu.run(inp[:2])  # warm-up: numba kernel load
     n = min(emulator_clips, len(inp))
     t0 = time.perf_counter()
     res = emu.run(inp[:n])
     t_emu = time.perf_counter() - t0
     rates = [float(s.mean()) for s in res.layer_spikes]
-    progress(f"emulator: {n} clips in {t_emu:.2f} s ({n / t_emu:.1f} clips/s); firing rates {rates}")
+    progress(f"emulator: {n} clips in {t_emu:.2f} s ({n / t_emu:.1f} clips/s); firing rates "
+             f"{[round(r, 4) for r in rates]}")
 
     from toolchain.cli.doctor import lava_smoke_test
 
@@ -74,16 +92,30 @@ def bench_simulate(emulator_clips: int = 256, lava_extra_clips: int = 2, num_ste
         all(np.array_equal(a, b[:1]) for a, b in zip(lava_1.layer_spikes, res.layer_spikes))
     emu_rate = n / t_emu
     return {
-        "benchmark": "simulate",
-        "network": list(sizes), "num_steps": num_steps, "input_encoding": ir.input.encoding,
-        "firing_rates": rates,
+        "num_steps": ir.num_steps, "input_encoding": ir.input.encoding, "kinds": ir.kinds, "firing_rates": rates,
         "emulator_clips": n, "emulator_seconds": t_emu, "emulator_prepare_seconds": prep,
         "emulator_clips_per_s": emu_rate,
         "lava_seconds_1_clip": t_one, f"lava_seconds_{1 + k}_clips": t_more,
         "lava_seconds_per_clip_marginal": marginal,
         "lava_clips_per_s_marginal": 1.0 / marginal, "lava_clips_per_s_all_in": 1.0 / t_one,
-        "ratio": emu_rate * marginal, "ratio_all_in": emu_rate * t_one,
-        "target_ratio": 1000.0, "spikes_equal": bool(agree),
-        "naive": "Lava CPU simulator (Loihi2SimCfg fixed_pt), one process per layer and per Dense",
+        "ratio": emu_rate * marginal, "ratio_all_in": emu_rate * t_one, "spikes_equal": bool(agree),
+        "naive": "Lava CPU simulator (Loihi2SimCfg fixed_pt), one process per layer and per synapse",
         "machine": machine_info(),
     }
+
+
+def bench_simulate(emulator_clips: int = 256, lava_extra_clips: int = 2, num_steps: int = 50,
+                   sizes=SIZES, progress=print, network: str = "seed") -> dict:
+    """Measure and return the emulator/Lava throughput and their ratio on the seed-size 2D MLP
+    (network="seed") or on lava-dl's PilotNet LIF (network="pilotnet", 16 steps, conv layers)."""
+    from toolchain.quantize import quantize
+    from toolchain.represent.encoding import encode_for_ir
+
+    if network == "pilotnet":
+        ir, inp = pilotnet_network(max(emulator_clips, 1 + lava_extra_clips))
+        out = bench_network(ir, inp, emulator_clips, lava_extra_clips, progress)
+        return {"benchmark": "simulate", "network": "pilotnet_lif (lava-dl)", **out, "target_ratio": 1000.0}
+    net, x = seed_size_network(num_steps, sizes=sizes)
+    ir, _ = quantize(net, x[:32], name="bench")
+    out = bench_network(ir, encode_for_ir(ir, x), emulator_clips, lava_extra_clips, progress)
+    return {"benchmark": "simulate", "network": list(sizes), **out, "target_ratio": 3000.0}

@@ -4,6 +4,7 @@ from toolchain.cli import (  # noqa: F401  (each module registers its commands o
     bench_cmds,
     data_cmds,
     deploy_cmds,
+    detect_cmds,
     doctor,
     energy_cmds,
     pipeline_cmds,

@@ -14,14 +14,20 @@ from toolchain.cli.app import JSON_OPTION, bench_app, console, emit, err_console
 def bench_simulate_cmd(
     emulator_clips: int = typer.Option(256, help="Clips for the emulator measurement."),
     lava_extra_clips: int = typer.Option(2, help="Extra clips in the second Lava run (marginal cost)."),
+    network: str = typer.Option("seed", help="seed (14175-4096-512-64-2, 50 steps) | pilotnet (lava-dl's "
+                                "PilotNet LIF: conv layers, 16 steps)."),
     out: Optional[Path] = typer.Option(None, help="Write the result JSON here."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Emulator vs Lava clips/s on the seed-size 2D network (14175-4096-512-64-2, 50 steps)."""
+    """Emulator vs Lava clips/s on the seed-size 2D network, or on lava-dl's PilotNet (--network pilotnet)."""
     from toolchain.bench.simulate import bench_simulate
+    from toolchain.core.errors import ConfigError
     from toolchain.core.fileio import write_json
 
-    r = bench_simulate(emulator_clips, lava_extra_clips, progress=(lambda s: None) if as_json else err_console.print)
+    if network not in ("seed", "pilotnet"):
+        raise ConfigError(f"--network {network!r} is not 'seed' or 'pilotnet'")
+    r = bench_simulate(emulator_clips, lava_extra_clips, network=network,
+                       progress=(lambda s: None) if as_json else err_console.print)
     if out:
         write_json(out, r)
 
@@ -42,7 +48,7 @@ def bench_all_cmd(
     clips: int = typer.Option(30000, help="Clips for the data benchmark."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Every benchmark (data, train, simulate) and one table of ratios against the naive alternatives."""
+    """Every benchmark (data, train, simulate, detect) and one table of ratios against the naive alternatives."""
     from toolchain.train.runtime import enable_huge_pages
 
     enable_huge_pages()  # as `bench train` does, before torch allocates anything

@@ -5,12 +5,22 @@ Decoding runs in chunks of CHUNK clips, in a spawn process pool for large sets, 
 `toolchain.data.cache`), so the second load of 30,000 clips reads two .npy files instead of
 decoding 30,000 AIFFs. A clip that cannot be used is skipped and listed in `ClipSet.skipped`;
 only data-set-level problems (no CSV, missing columns, nothing to load) stop a load.
+
+A clip that could not be read when an entry was written (kind "unreadable": permission, I/O
+error) is tried again at every load that hits that entry; once it reads, the data set is decoded
+again. Layout problems (CSV rows, files that are not regular files, ...) are found afresh at
+every load; only per-clip decode results are cached.
+
+`ClipSet.content_sha256` fingerprints what the features are computed from: SHA-256 over the
+clip names, and the SHA-256s of the labels and of the float32 audio bytes -- the digests the
+decode cache keeps for its checksums, so a warm load hashes each byte once (to verify the entry)
+and a cold one once (to seal it).
 """
 
 from __future__ import annotations
 
-import zipfile
-import zlib
+import hashlib
+import json
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -19,11 +29,11 @@ import numpy as np
 from toolchain.core.errors import DataError
 from toolchain.data import cache as _cache
 from toolchain.data.audio import N_SAMPLES, SAMPLE_RATE, ClipInfo, decode_clip, tally
-from toolchain.data.layouts import Layout, Reader, ReaderSpec, open_layout
+from toolchain.data.layouts import ClipReadError, Layout, Reader, ReaderSpec, open_layout
 from toolchain.data.parallel import map_chunks
 from toolchain.data.problems import SKIPPED, Problem, skipped_summary
 
-LOADER_VERSION = 1  # bump when decoding changes, to invalidate existing cache entries
+LOADER_VERSION = 2  # bump when decoding changes, to invalidate existing cache entries
 CHUNK = 500
 
 
@@ -43,6 +53,8 @@ class ClipSet:
     layout: "kaggle-folder" | "kaggle-zip" | "redux".
     cache_key: identifies this exact decoded content (feature caches build on it); "" if unknown.
     cache_hit: True when this set was read from the decode cache instead of decoded.
+    content_sha256: hex SHA-256 of names, labels and audio samples (see the module docstring);
+        "" for an unusable data set.
     """
 
     audio: np.ndarray
@@ -57,6 +69,7 @@ class ClipSet:
     cache_key: str = ""
     cache_hit: bool = False
     stats: dict = field(default_factory=dict, repr=False)  # what the files held (see audio.tally)
+    content_sha256: str = ""
 
     def __len__(self) -> int:
         return int(self.audio.shape[0])
@@ -74,15 +87,29 @@ def _decode_chunk(files: list[str], spec: ReaderSpec, sample_rate: int, n_sample
     kept = np.zeros(len(files), dtype=bool)
     infos: list[ClipInfo] = []
     problems: list[dict] = []
-    with Reader(spec) as reader:
+
+    def unreadable(file: str, exc: OSError) -> None:
+        if isinstance(exc, ClipReadError):  # says what the file is: "is a FIFO, ..."
+            problems.append(Problem(file, exc.kind, f"{file} {exc}").to_dict())
+        else:
+            problems.append(Problem(file, "unreadable", f"{file}: cannot read "
+                                    f"({exc.__class__.__name__}: {exc.strerror or exc})").to_dict())
+
+    try:
+        reader = Reader(spec)
+    except OSError as exc:
+        for file in files:
+            unreadable(file, exc)
+        return audio, kept, infos, problems
+    with reader:
         for i, file in enumerate(files):
             try:
-                data = reader.read(file)
-            except (OSError, zipfile.BadZipFile, zlib.error) as exc:
-                problems.append(Problem(file, "unreadable", f"{file}: cannot read "
-                                        f"({exc.__class__.__name__}: {exc})").to_dict())
+                with reader.clip(file) as source:
+                    x, info, probs = decode_clip(source, file, sample_rate=sample_rate,
+                                                 n_samples=n_samples)
+            except OSError as exc:
+                unreadable(file, exc)
                 continue
-            x, info, probs = decode_clip(data, file, sample_rate=sample_rate, n_samples=n_samples)
             problems += [p.to_dict() for p in probs]
             if info is not None:
                 infos.append(info)
@@ -111,6 +138,31 @@ def _decode(layout: Layout, sample_rate: int, n_samples: int, progress: bool,
     return audio, kept, problems, tally(infos)
 
 
+def _readable_again(layout: Layout, clip_problems: list[dict]) -> bool:
+    """Whether a clip that was unreadable when the cache entry was written reads now."""
+    files = [p["file"] for p in clip_problems if p["kind"] == "unreadable"]
+    if not files:
+        return False
+    try:
+        with Reader(layout.reader) as reader:
+            for file in files:
+                try:
+                    reader.read(file)
+                    return True
+                except OSError:
+                    continue
+    except OSError:
+        return False
+    return False
+
+
+def content_digest(meta: dict) -> str:
+    """ClipSet.content_sha256 from a sealed decode-cache meta (names + array digests)."""
+    arrays = meta["arrays"]
+    return hashlib.sha256(json.dumps({"names": meta["names"], "labels": arrays["labels"],
+                                      "audio": arrays["audio"]}, sort_keys=True).encode()).hexdigest()
+
+
 def _scan(path, split: str, cache: bool, progress: bool, sample_rate: int, n_samples: int,
           workers: int | None) -> tuple[ClipSet, bool]:
     """Decode (or read from cache) a split. Returns (ClipSet, fatal); never raises on bad data."""
@@ -125,28 +177,28 @@ def _scan(path, split: str, cache: bool, progress: bool, sample_rate: int, n_sam
         root = _cache.cache_root(path)
         folder = _cache.entry_dir(root, "clips", key)
         hit = _cache.load(folder) if cache else None
+        if hit is not None and _readable_again(layout, hit[1]["problems"]):
+            hit = None
         if hit is not None:
             arrays, meta = hit
-            audio, labels, names = arrays["audio"], arrays["labels"], meta["names"]
-            problems, stats = meta["problems"], meta["stats"]
+            audio, labels = arrays["audio"], arrays["labels"]
         else:
             audio, kept, clip_problems, stats = _decode(layout, sample_rate, n_samples, progress,
                                                         workers)
-            problems = layout_problems + clip_problems
             if not kept.all():
                 audio = audio[kept]
             labels = np.array([e.label for e in layout.entries], dtype=np.int8)[kept]
             names = [e.name for e, k in zip(layout.entries, kept) if k]
-            if cache:
-                ident = _cache.dataset_id(path, split, sample_rate, n_samples)
-                meta = {**ident, "clips_key": key, "layout": layout.kind, "names": names,
-                        "problems": problems, "stats": stats}
-                _cache.save(folder, {"audio": audio, "labels": labels}, meta)
+            ident = _cache.dataset_id(path, split, sample_rate, n_samples)
+            arrays = {"audio": audio, "labels": labels}
+            meta = _cache.seal(arrays, {**ident, "clips_key": key, "layout": layout.kind,
+                                        "names": names, "problems": clip_problems, "stats": stats})
+            if cache and _cache.save(folder, arrays, meta):
                 _cache.prune(root, ident, key)
-    probs = [Problem.from_dict(p) for p in problems]
+    probs = [Problem.from_dict(p) for p in layout_problems + meta["problems"]]
     skipped = [p for p in probs if p.action == SKIPPED]
-    clips = ClipSet(audio, labels, names, sample_rate, str(path), skipped, probs, split,
-                    layout.kind, key, hit is not None, stats)
+    clips = ClipSet(audio, labels, meta["names"], sample_rate, str(path), skipped, probs, split,
+                    layout.kind, key, hit is not None, meta["stats"], content_digest(meta))
     return clips, False
 
 
@@ -175,7 +227,7 @@ def check_dataset(path, *, split: str = "train", cache: bool = True, progress: b
     Keys: path, split, layout, clips (loaded), skipped, classes (loaded clips per label),
     positive_fraction, sample_rates / channels / subtypes / durations_s (counts of what the
     readable files held, before repair), problem_counts (per kind), problems (list of dicts),
-    fatal (bool: the data set cannot be used), cache_hit.
+    fatal (bool: the data set cannot be used), cache_hit, content_sha256 (see ClipSet).
     """
     clips, fatal = _scan(path, split, cache, progress, SAMPLE_RATE, N_SAMPLES, workers)
     labels, counts = np.unique(clips.labels, return_counts=True)
@@ -183,7 +235,13 @@ def check_dataset(path, *, split: str = "train", cache: bool = True, progress: b
     kinds: dict[str, int] = {}
     for p in clips.problems:
         kinds[p.kind] = kinds.get(p.kind, 0) + 1
-    fatal = fatal or len(clips) == 0
+    problems = [p.to_dict() for p in clips.problems]
+    if not fatal and len(clips) == 0:
+        problems.append(Problem(".", "no_clips", f"{path}: no usable clips: all "
+                                f"{len(clips.skipped)} listed clip(s) were skipped", fatal=True,
+                                action="refused").to_dict())
+        kinds["no_clips"] = 1
+        fatal = True
     n_labeled = int(np.count_nonzero(clips.labels >= 0))
     return {
         "path": str(path), "split": split, "layout": clips.layout,
@@ -191,7 +249,8 @@ def check_dataset(path, *, split: str = "train", cache: bool = True, progress: b
         "positive_fraction": round(classes.get("1", 0) / n_labeled, 4) if n_labeled else None,
         **{k: clips.stats.get(k, {}) for k in ("sample_rates", "channels", "subtypes", "durations_s")},
         "problem_counts": kinds,
-        "problems": [p.to_dict() for p in clips.problems],
+        "problems": problems,
         "fatal": fatal,
         "cache_hit": clips.cache_hit,
+        "content_sha256": clips.content_sha256,
     }

@@ -55,7 +55,6 @@ import io
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, fields
 from functools import partial
 from pathlib import Path
@@ -65,12 +64,14 @@ import numpy as np
 from toolchain.core.errors import ConfigError, DataError
 from toolchain.core.fileio import write_json, write_text
 from toolchain.data.parallel import map_chunks
+from toolchain.data.staging import make_stage, remove_stale
 
 SYNTH_VERSION = 1  # bump when the generator changes (synth.json records it)
 FS = 2000
 N = 4000
 BAND = (50.0, 250.0)
 CHUNK = 500
+STAGE_PREFIX = ".synth-"
 
 
 @dataclass(frozen=True)
@@ -298,7 +299,9 @@ def synthesize(out_dir, n_clips: int = 30000, seed: int = 0, *, n_test: int = 0,
     unlabeled clips go to data/test/testK.aiff (drawn with the same knobs, their own positions).
     If out_dir already holds a complete data set made with the same seed and knobs it is reused
     as is (an incomplete one is written again); a different one is refused unless force=True. The data set is written in a staging folder
-    inside out_dir and renamed into place when complete (never left half-written).
+    inside out_dir and renamed into place when complete (never left half-written); the staging
+    folder carries a marker (toolchain.data.staging), so one left by a killed run is removed by
+    the next run into the same out_dir.
     """
     if n_clips < 1 or n_test < 0 or seed < 0:
         raise ConfigError(f"n_clips must be >= 1, n_test >= 0 and seed >= 0 "
@@ -318,7 +321,8 @@ def synthesize(out_dir, n_clips: int = 30000, seed: int = 0, *, n_test: int = 0,
         if _complete(data, n_clips, n_test):
             return out
     out.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".synth-", dir=out))
+    remove_stale(out, STAGE_PREFIX)
+    stage = make_stage(out, STAGE_PREFIX)
     try:
         labels = draw_labels(n_clips, seed, cfg.positive_fraction)
         test_labels = draw_labels(n_test, seed + 1, cfg.positive_fraction)

@@ -1,9 +1,12 @@
 """Features for deployment-side commands (quantize, simulate, verify, energy) from a data path.
 
 The IR records the exact (fitted) representation its network was trained on, the data set's
-fingerprint (SHA-256 of clip names and labels) and the validation clips of the training run. When
-the data at --data is that data set, clips are taken from the validation split (never seen in
-training); otherwise the first clips of the data set are used, and the selection says so.
+fingerprint (toolchain.train.inputs.data_fingerprint: names, labels and audio samples) and the
+validation clips of the training run. When the data at --data is that data set, clips are taken
+from the validation split (never seen in training); otherwise the first clips of the data set
+are used, and the selection says so. A fingerprint recorded before content fingerprints existed
+(names and labels only) cannot prove the audio is the same: it counts as a different data set,
+and the note says why.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ def select_features(metadata: dict, data_path: str, clips: int | None = None, *,
     """Load clips from `data_path` and compute the representation recorded in `metadata`."""
     from toolchain.data import load_clips
     from toolchain.represent import features_from_audio, representation_from_dict
-    from toolchain.train.inputs import data_fingerprint
+    from toolchain.train.inputs import data_fingerprint, is_legacy_fingerprint
 
     rep = metadata.get("representation")
     if not rep:
@@ -41,7 +44,8 @@ def select_features(metadata: dict, data_path: str, clips: int | None = None, *,
                           "give features directly (--calib-npy / Python API) instead of --data")
     clipset = load_clips(data_path, progress=progress)
     labels = np.asarray(clipset.labels, dtype=np.int64)
-    same = metadata.get("data_fingerprint") == data_fingerprint(clipset.names, labels)
+    recorded = metadata.get("data_fingerprint")
+    same = recorded == data_fingerprint(clipset)
     if same and split == "val" and metadata.get("val_indices") is not None:
         idx = np.asarray(metadata["val_indices"], dtype=np.int64)
         note = "validation split of the training run"
@@ -50,8 +54,14 @@ def select_features(metadata: dict, data_path: str, clips: int | None = None, *,
         note = "training split of the training run"
     else:
         idx = np.arange(len(labels))
-        note = ("data set differs from the training run's: first clips in data-set order" if not same
-                else "all clips")
+        if is_legacy_fingerprint(recorded):
+            note = ("the network records an older data fingerprint (clip names and labels only), "
+                    "which cannot show the audio is the training run's: treated as a different "
+                    "data set: first clips in data-set order")
+        elif not same:
+            note = "data set differs from the training run's: first clips in data-set order"
+        else:
+            note = "all clips"
     if clips is not None:
         idx = idx[:clips]
     feats = features_from_audio(clipset.audio[idx], representation_from_dict(rep), progress=False)

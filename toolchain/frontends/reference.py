@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from toolchain.core.result import SimResult
@@ -48,16 +49,34 @@ def _neuron(layer: FloatLayer) -> nn.Module:
                      reset_mechanism=layer.reset, reset_delay=True)
 
 
+class _Synapses(nn.Module):
+    """The current of one float layer from its input x [M, *in_shape] (flattened as needed)."""
+
+    def __init__(self, layer, dtype):
+        super().__init__()
+        self.layer = layer
+        t = lambda a: None if a is None else torch.from_numpy(np.asarray(a, dtype=np.float64)).to(dtype)  # noqa: E731
+        self.weight, self.bias = t(layer.weight), t(layer.bias)
+        self.weight_rec = t(getattr(layer, "weight_rec", None))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        layer = self.layer
+        if layer.kind == "conv":
+            nd = self.weight.dim() - 2
+            conv = {1: F.conv1d, 2: F.conv2d}[nd]
+            y = conv(x.reshape(x.shape[0], *layer.in_shape), self.weight, self.bias, stride=tuple(layer.stride),
+                     padding=tuple(layer.padding), dilation=tuple(layer.dilation), groups=int(layer.groups))
+            return y.reshape(x.shape[0], -1)
+        y = x.reshape(x.shape[0], -1) @ self.weight.T
+        return y if self.bias is None else y + self.bias
+
+
 def to_snntorch(net: FloatNetwork, dtype=torch.float64) -> nn.ModuleList:
-    """[Linear, neuron, Linear, neuron, ...] holding the float weights (float64 by default: a sharp reference)."""
+    """[synapses, neuron, synapses, neuron, ...] per population, holding the float weights (float64 by
+    default: a sharp reference); flatten layers need no module (inputs are kept flattened)."""
     mods = []
-    for layer in net.layers:
-        lin = nn.Linear(layer.n_in, layer.n_out, bias=layer.bias is not None).to(dtype)
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(np.asarray(layer.weight)))
-            if layer.bias is not None:
-                lin.bias.copy_(torch.from_numpy(np.asarray(layer.bias)))
-        mods += [lin, _neuron(layer)]
+    for layer in net.spiking:
+        mods += [_Synapses(layer, dtype), _neuron(layer)]
     return nn.ModuleList(mods)
 
 
@@ -81,32 +100,38 @@ def simulate_float(net: FloatNetwork, x: np.ndarray, seed: int = 0, chunk: int =
     t0 = time.perf_counter()
     mods = to_snntorch(net, dtype)
     np_dtype = np.float64 if dtype == torch.float64 else np.float32
-    T, L = net.num_steps, len(net.layers)
+    T, L = net.num_steps, len(net.spiking)
     spikes_out = [[] for _ in range(L)]
     cur_absmax, mem_max, mem_min = np.zeros(L), np.full(L, -np.inf), np.full(L, np.inf)
-    x = np.clip(np.asarray(x, dtype=np_dtype), 0.0, 1.0)
+    x = np.clip(np.asarray(x, dtype=np_dtype).reshape(len(x), -1), 0.0, 1.0)
     for start in range(0, x.shape[0], chunk):
         xb = x[start:start + chunk]
+        B = xb.shape[0]
         if net.encoding == "dc":
             src = None
         else:
             src = torch.from_numpy(spike_trains(xb, net.encoding, T, seed, net.n_in, first_index=start).astype(np_dtype))
             src = src.transpose(0, 1)  # [T, B, n]
         for i in range(L):
-            lin, neuron = mods[2 * i], mods[2 * i + 1]
+            syn, neuron = mods[2 * i], mods[2 * i + 1]
             if i == 0 and src is None:
-                cur_once = lin(torch.from_numpy(xb))
+                cur_once = syn(torch.from_numpy(xb))
                 currents = cur_once.expand(T, *cur_once.shape)
             else:
-                currents = lin(src)  # [T, B, n_out] in one product over all steps
-            state, spk_t, mem_t = None, [], []
+                currents = syn(src.reshape(T * B, -1)).reshape(T, B, -1)  # one product over all steps
+            rec = syn.weight_rec
+            state, spk_t, mem_t, peak = None, [], [], float(currents.abs().max())
+            spk = torch.zeros_like(currents[0])
             for t in range(T):
-                spk, mem, state = _step(neuron, currents[t], state)
+                cur = currents[t] if rec is None else currents[t] + spk.to(rec.dtype) @ rec.T  # RLeaky: V s[t-1]
+                if rec is not None:
+                    peak = max(peak, float(cur.abs().max()))
+                spk, mem, state = _step(neuron, cur, state)
                 spk_t.append(spk)
                 mem_t.append(mem)
             spk = torch.stack(spk_t).to(dtype)
             mem = torch.stack(mem_t)
-            cur_absmax[i] = max(cur_absmax[i], float(currents.abs().max()))
+            cur_absmax[i] = max(cur_absmax[i], peak)
             mem_max[i] = max(mem_max[i], float(mem.max()))
             mem_min[i] = min(mem_min[i], float(mem.min()))
             spikes_out[i].append(spk.transpose(0, 1).numpy() > 0)

@@ -42,7 +42,7 @@ import numpy as np
 from toolchain.core.errors import ConfigError
 from toolchain.frontends.float_net import FloatNetwork
 from toolchain.frontends.reference import simulate_float
-from toolchain.ir import InputSpec, LayerIR, NetworkIR
+from toolchain.ir import Conv, DenseRec, Flatten, InputSpec, LayerIR, NetworkIR
 from toolchain.ir import limits as L
 from toolchain.ir.checks import validate
 
@@ -82,7 +82,7 @@ def input_encoding(net: FloatNetwork, cfg: QuantConfig) -> str:
     """The IR input encoding for the float network's encoding."""
     if net.encoding in ("rate", "latency"):
         return "spikes"
-    if cfg.dc_input == "graded_once" and net.layers[0].alpha:
+    if cfg.dc_input == "graded_once" and net.spiking[0].alpha:
         return "graded_every_step"  # a synaptic decay in layer 1 would not hold a once-sent current
     return cfg.dc_input
 
@@ -131,10 +131,19 @@ def _bias(b: np.ndarray | None, S: float, n: int, min_exp: int) -> tuple[np.ndar
     return np.clip(mant, L.BIAS_MANT_MIN, L.BIAS_MANT_MAX).astype(np.int32), exp, clipped
 
 
+def _conv_worst(w_int: np.ndarray, max_in: int) -> int:
+    return int(np.abs(w_int.astype(np.int64)).reshape(w_int.shape[0], -1).sum(axis=1).max(initial=0)) * int(max_in)
+
+
 def quantize(net: FloatNetwork, calib_x: np.ndarray, cfg: QuantConfig | None = None,
              name: str = "network", seed: int = 0) -> tuple[NetworkIR, dict]:
     """Quantise `net` using calibration features `calib_x` [N, n_in] in [0, 1].
 
+    Every layer kind shares the scale rules of the module docstring; the kinds differ in what may
+    absorb a too-large scale: dense layers a negative weight exponent (or, netx-compatible, fewer
+    weight levels / input bits), conv layers only fewer weight levels (Lava's Conv applies no
+    weight exponent; its sums must also stay below 2**23), and a recurrent layer scales its input
+    weights W and recurrent weights V together (one membrane, one scale: V's integers are V * S).
     Returns the validated IR and a per-layer record of every choice (the quantisation report's core).
     """
     cfg = (cfg or QuantConfig()).validate()
@@ -143,11 +152,20 @@ def quantize(net: FloatNetwork, calib_x: np.ndarray, cfg: QuantConfig | None = N
     cur_max, mem_max, mem_min = ref.meta["current_absmax"], ref.meta["mem_max"], ref.meta["mem_min"]
     input_bits = cfg.input_bits if encoding != "spikes" else 1
     layers, records, warnings = [], [], []
-    for i, fl in enumerate(net.layers):
+    k = -1  # index of the population
+    for fl in net.layers:
+        if not fl.has_neurons:
+            layers.append(Flatten(name=fl.name or "flatten", shape=tuple(fl.shape)))
+            continue
+        k += 1
+        i = k
         graded = i == 0 and encoding != "spikes"
+        conv = fl.kind == "conv"
         wb = cfg.weight_bits
         w = np.asarray(fl.weight, dtype=np.float64)
-        w_ref = float(np.percentile(np.abs(w), cfg.weight_clip_percentile)) or 1.0
+        w_rec = np.asarray(fl.weight_rec, dtype=np.float64) if fl.kind == "dense_rec" else None
+        mags = np.abs(w).ravel() if w_rec is None else np.concatenate([np.abs(w).ravel(), np.abs(w_rec).ravel()])
+        w_ref = float(np.percentile(mags, cfg.weight_clip_percentile)) or 1.0
         xs_bits = input_bits if graded else 0
         # Largest admissible layer scale S (activation units per float current unit).
         i_max = cur_max[i] / max(1.0 - fl.alpha, 1e-6)
@@ -160,12 +178,21 @@ def quantize(net: FloatNetwork, calib_x: np.ndarray, cfg: QuantConfig | None = N
         if s_max < sw * xs:
             steps = math.ceil(math.log2(sw * xs / s_max))
             min_levels = 2 ** (cfg.min_weight_bits - 1) - 1
-            choice = _netx_scales(w, calib_x, s_max, w_ref, xs_bits, cfg) if cfg.netx_compatible and graded else None
-            if cfg.netx_compatible and not graded and s_max * w_ref >= min_levels:
+            netx_like = cfg.netx_compatible or conv  # no weight exponent available
+            choice = _netx_scales(w.reshape(w.shape[0], -1), calib_x, s_max, w_ref, xs_bits, cfg) \
+                if netx_like and graded and not conv else None
+            if netx_like and not graded and s_max * w_ref >= min_levels:
                 sw, wb = s_max, _bits_for(s_max * w_ref)  # binary input: fewer weight levels
+            elif conv and graded and s_max / xs * w_ref >= min_levels:
+                sw, wb = s_max / xs, _bits_for(s_max / xs * w_ref)  # keep the input bits, fewer weight levels
             elif choice is not None:
                 sw, input_bits, wb = choice
                 xs_bits, xs = input_bits, 2 ** input_bits - 1
+            elif conv:
+                sw, wb = s_max / xs, 2
+                warnings.append(f"layer {i} ('{fl.name}'): its current needs a {2 ** steps}x smaller scale than "
+                                f"{cfg.min_weight_bits}-bit conv weights allow (Lava's Conv has no weight exponent): "
+                                "weights reduced to 2 bits")
             else:
                 if cfg.netx_compatible:
                     warnings.append(
@@ -174,11 +201,21 @@ def quantize(net: FloatNetwork, calib_x: np.ndarray, cfg: QuantConfig | None = N
                         f"allow; used weight_exp={max(-steps, L.WEIGHT_EXP_MIN)} instead, which netx's .net cannot "
                         "express (export it with --format lava)")
                 wexp = max(-steps, L.WEIGHT_EXP_MIN)
-        S = sw * xs * 2.0 ** wexp
         lo, hi = L.weight_range(wb)
+        w_int = np.clip(np.rint(w * sw), lo, hi).astype(np.int32)
+        if conv:  # Lava's Conv sums exactly only below 2**23: fewer levels until the worst case fits
+            while _conv_worst(w_int, xs) > L.CONV_ACCUM_MAX and sw * w_ref > 1:
+                sw *= 0.5
+                w_int = np.clip(np.rint(w * sw), lo, hi).astype(np.int32)
+        S = sw * xs * 2.0 ** wexp
         w_scaled = w * sw
-        w_int = np.clip(np.rint(w_scaled), lo, hi).astype(np.int32)
-        bias_mant, bias_exp, bias_clipped = _bias(fl.bias, S, fl.n_out, 6 if cfg.netx_compatible else 0)
+        # V acts on binary spikes: its integers carry the whole scale S (at the same weight exponent).
+        v_int = None if w_rec is None else np.clip(np.rint(w_rec * S / 2.0 ** wexp), lo, hi).astype(np.int32)
+        n_out = fl.n_out
+        bias = fl.bias
+        if conv and bias is not None:  # one bias per channel -> one per neuron (channels first)
+            bias = np.repeat(np.asarray(bias, dtype=np.float64), n_out // int(fl.weight.shape[0]))
+        bias_mant, bias_exp, bias_clipped = _bias(bias, S, n_out, 6 if cfg.netx_compatible else 0)
         dv = int(np.clip(round((1.0 - fl.beta) * L.DECAY_UNITY), 0, L.DECAY_MAX))
         if i == 0 and encoding == "graded_once":
             du = 0
@@ -189,10 +226,18 @@ def quantize(net: FloatNetwork, calib_x: np.ndarray, cfg: QuantConfig | None = N
             warnings.append(f"layer {i} ('{fl.name}'): threshold {fl.threshold:g} becomes vth={vth}, a coarse "
                             f"threshold (up to {0.5 / max(vth, 1):.0%} rounding error): its currents are large "
                             "against its threshold")
-        layers.append(LayerIR(name=fl.name or f"fc{i}", weight=w_int, bias_mant=bias_mant, weight_exp=wexp,
-                              weight_bits=wb, bias_exp=bias_exp, du=du, dv=dv, vth=vth, reset=fl.reset, scale=S))
+        neuron = dict(name=fl.name or f"fc{i}", bias_mant=bias_mant, weight_exp=wexp, weight_bits=wb,
+                      bias_exp=bias_exp, du=du, dv=dv, vth=vth, reset=fl.reset, scale=S)
+        if conv:
+            layers.append(Conv(weight=w_int, input_shape=tuple(fl.in_shape), stride=tuple(fl.stride),
+                               padding=tuple(fl.padding), dilation=tuple(fl.dilation), groups=int(fl.groups),
+                               **neuron))
+        elif w_rec is not None:
+            layers.append(DenseRec(weight=w_int, weight_rec=v_int, **neuron))
+        else:
+            layers.append(LayerIR(weight=w_int, **neuron))
         records.append({
-            "layer": fl.name or f"fc{i}", "weight_scale": sw, "input_scale": xs, "weight_exp": wexp,
+            "layer": fl.name or f"fc{i}", "kind": fl.kind, "weight_scale": sw, "input_scale": xs, "weight_exp": wexp,
             "weight_bits": wb, "scale": S, "weight_clipped_fraction": float(np.mean(np.abs(w_scaled) > hi + 0.5)),
             "bias_clipped_fraction": bias_clipped, "beta": fl.beta, "beta_quantised": (L.DECAY_UNITY - dv) / L.DECAY_UNITY,
             "threshold": fl.threshold, "vth": vth, "threshold_quantised": vth / S,
@@ -200,6 +245,8 @@ def quantize(net: FloatNetwork, calib_x: np.ndarray, cfg: QuantConfig | None = N
             "expected_v_absmax": 64 * S * max(abs(mem_min[i]), abs(mem_max[i])),
             "scale_limits": limits,
         })
+        if v_int is not None:
+            records[-1]["weight_rec_clipped_fraction"] = float(np.mean(np.abs(w_rec * S / 2.0 ** wexp) > hi + 0.5))
     spec = InputSpec(n_in=net.n_in, encoding=encoding, bits=input_bits,
                      scale=float(2 ** input_bits - 1) if encoding != "spikes" else 1.0,
                      shape=tuple(net.input_shape) or (net.n_in,),

@@ -29,7 +29,7 @@ from torch import nn
 from toolchain.core.errors import ArtifactError, ConfigError, DataError
 from toolchain.core.fileio import atomic_path, sha256_file, write_json
 from toolchain.train.config import RESOLVED_KEY, validate
-from toolchain.train.inputs import Inputs, load_inputs, model_table
+from toolchain.train.inputs import Inputs, is_legacy_fingerprint, load_inputs, model_table
 
 FORMAT = "neurodeploy-run"
 FORMAT_VERSION = 1
@@ -103,11 +103,16 @@ class LoadedRun:
     def load_inputs(self, progress: bool = False) -> Inputs:
         """The run's features and labels, recomputed from its data path and representation;
         DataError if the data set there is not the one the run was trained on."""
-        inputs = load_inputs(self.config, progress=progress, representation=self.representation)
         expected = self.config[RESOLVED_KEY]["data_fingerprint"]
+        if is_legacy_fingerprint(expected):
+            raise DataError(f"run {self.path} records an older data fingerprint (clip names and "
+                            "labels only), which cannot show that the audio at "
+                            f"{self.config['data']['path']} is what it was trained on; train it "
+                            "again to record a content fingerprint")
+        inputs = load_inputs(self.config, progress=progress, representation=self.representation)
         if inputs.fingerprint != expected:
-            raise DataError(f"{self.config['data']['path']}: the clips (names/labels) differ from "
-                            f"those run {self.path} was trained on")
+            raise DataError(f"{self.config['data']['path']}: the clips (names, labels or audio "
+                            f"samples) differ from those run {self.path} was trained on")
         return inputs
 
 

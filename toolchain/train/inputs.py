@@ -2,13 +2,16 @@
 
 Deployment recreates exactly the same inputs from a run's config: the data path, the fitted
 representation dict (`config["resolved"]["representation"]`) and the recorded split indices;
-`data_fingerprint` (SHA-256 of the clip names and labels, in data-set order) tells whether the
-data set found at the path is the one the run was trained on.
+`data_fingerprint` ("content-sha256:" + the SHA-256 of the clip names, labels and decoded audio
+samples, in data-set order) tells whether the data set found at the path is the one the run was
+trained on. Regenerated audio under the same names is a different data set.
+
+Runs written before content fingerprints record a bare 64-hex SHA-256 of names and labels only
+(`is_legacy_fingerprint`); it cannot show that the audio is the same, so it never matches.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,13 +38,18 @@ class Inputs:
         return tuple(int(s) for s in self.features.shape[1:])
 
 
-def data_fingerprint(names: list[str], labels: np.ndarray) -> str:
-    """Hex SHA-256 of the clip names and labels, in order."""
-    h = hashlib.sha256()
-    for name in names:
-        h.update(name.encode() + b"\0")
-    h.update(np.asarray(labels, dtype=np.int64).tobytes())
-    return h.hexdigest()
+FINGERPRINT_PREFIX = "content-sha256:"
+
+
+def data_fingerprint(clips) -> str:
+    """"content-sha256:<hex>" of a ClipSet: its names, labels and audio samples (the digest the
+    loader computes alongside the decode cache's checksums; see toolchain.data.loader)."""
+    return FINGERPRINT_PREFIX + clips.content_sha256
+
+
+def is_legacy_fingerprint(fingerprint) -> bool:
+    """Whether a recorded fingerprint is the pre-content kind (names and labels only)."""
+    return isinstance(fingerprint, str) and not fingerprint.startswith(FINGERPRINT_PREFIX)
 
 
 def load_inputs(cfg: dict, progress: bool = True, representation: dict | None = None) -> Inputs:
@@ -65,7 +73,7 @@ def load_inputs(cfg: dict, progress: bool = True, representation: dict | None = 
     info: dict = {}
     features = make_features(clips, kind, rep, cache=cfg["data"]["cache"], info=info, progress=progress)
     return Inputs(np.ascontiguousarray(features, dtype=np.float32), labels, list(clips.names),
-                  info["representation"], data_fingerprint(clips.names, labels))
+                  info["representation"], data_fingerprint(clips))
 
 
 def resolve(cfg: dict, inputs: Inputs, where: str = "config") -> dict:
