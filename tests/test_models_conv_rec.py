@@ -171,3 +171,27 @@ def test_frames_encoding_needs_one_row_per_step():
         SNNRec([6, 9, 2], encoding="frames", num_steps=7, input_shape=(5, 6))
     with pytest.raises(ValueError, match="leaves no output"):
         SNNConv((8, 8), channels=(2, 2), kernel=5, stride=1)
+
+
+@pytest.mark.parametrize("kind", ["conv", "rec"])
+def test_models_equal_the_float_reference_spike_for_spike(kind):
+    """What a trained model computes is what deployment's float reference (simulate_float, the
+    quantiser's calibration and verification baseline) computes from its FloatNetwork."""
+    from toolchain.frontends.reference import simulate_float
+
+    torch.manual_seed(6)
+    if kind == "conv":
+        model = SNNConv((12, 14), channels=(4, 6), kernel=3, stride=[2, 1], padding=[1, 0], hidden=(16,),
+                        beta=0.85, threshold=0.5, reset="zero", num_steps=STEPS, bias=True)
+        x = torch.rand(8, 12, 14)
+    else:
+        model = SNNRec([10, 16, 2], beta=0.85, threshold=0.5, reset="subtract", encoding="dc",
+                       num_steps=STEPS, bias=True, input_shape=(10,))
+        x = torch.rand(8, 10)
+    model.calibrate(x, 0.2)
+    with torch.no_grad():
+        ours = [s.transpose(0, 1).numpy() > 0 for s in model.layer_spikes(x)]
+    ref = simulate_float(model.to_float_network(), x.numpy(), dtype=torch.float32).layer_spikes
+    assert len(ref) == len(ours)
+    for a, b in zip(ours, ref):
+        assert a.any() and np.array_equal(a, b.reshape(a.shape))

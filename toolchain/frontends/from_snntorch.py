@@ -35,7 +35,13 @@ from torch import nn
 
 from toolchain.core.errors import ConfigError
 from toolchain.core.vocab import FLOAT_ENCODINGS as ENCODINGS
-from toolchain.frontends.float_net import FloatConv, FloatFlatten, FloatLayer, FloatNetwork, FloatRec
+from toolchain.frontends.float_net import (
+    FloatConv,
+    FloatFlatten,
+    FloatLayer,
+    FloatNetwork,
+    FloatRec,
+)
 
 
 class MappingError(ConfigError):
