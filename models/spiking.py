@@ -147,11 +147,14 @@ class SpikingStack(nn.Module):
                 "learn_beta": self.learn_beta, "readout": "spike_count"}
 
     def float_network(self, layers: list):
-        """A FloatNetwork of `layers` with this model's steps, encoding and input shape."""
+        """A FloatNetwork of `layers` with this model's steps, encoding and input shape (a conv
+        first layer's (C, H, W) / (C, L), channel axis included, as the IR's input shape is)."""
         from toolchain.frontends.float_net import FloatNetwork
 
+        conv_first = layers[0].kind == "conv" and self.encoding != "frames"
         return FloatNetwork(layers=layers, num_steps=self.num_steps, encoding=self.encoding,
-                            input_shape=self.input_shape, metadata=self.float_metadata())
+                            input_shape=layers[0].in_shape if conv_first else self.input_shape,
+                            metadata=self.float_metadata())
 
 
 def numpy_of(t: Tensor | None):

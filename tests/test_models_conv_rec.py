@@ -117,7 +117,7 @@ def test_conv_float_network_layout():
     assert c2.in_shape == (3, 9, 12) and c2.padding == (1, 1) and c2.out_shape == (5, 5, 6)
     assert flat.in_shape == (5, 5, 6) and net.layers[3].n_in == 150 and net.layers[-1].n_out == 2
     assert c1.weight.shape == (3, 1, 5, 5) and c1.bias.shape == (3,)
-    assert net.n_in == 21 * 27 and tuple(net.input_shape) == (21, 27) and net.encoding == "dc"
+    assert net.n_in == 21 * 27 and tuple(net.input_shape) == (1, 21, 27) and net.encoding == "dc"
     assert np.array_equal(c2.weight, model.layers[1].synapse.weight.detach().numpy())
 
 

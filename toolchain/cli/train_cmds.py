@@ -11,7 +11,7 @@ from toolchain.cli.app import JSON_OPTION, app, bench_app, console, emit, err_co
 
 CONFIG_OPTION = typer.Option(None, "--config", "-c", help="TOML config file.")
 PRESET_OPTION = typer.Option(None, "--preset", help="Packaged preset instead of --config "
-                             "(snn-2d, snn-1d, ann-mlp, cnn, caid2025, sweep-demo).")
+                             "(snn-2d, snn-1d, snn-conv, snn-rec, ann-mlp, cnn, caid2025, sweep-demo).")
 DATA_OPTION = typer.Option(None, "--data", help="Data set path (replaces data.path).")
 SET_OPTION = typer.Option([], "--set", help="Override a config key, e.g. --set model.num_steps=10 "
                           "(repeatable; the value is TOML).")

@@ -119,9 +119,11 @@ def from_nir(graph_or_path, num_steps: int, encoding: str = "dc", dt: float | No
         raise MappingError(f"NIR node '{pending[0]}': the graph ends with a synapse node without neurons after it")
     if not layers:
         raise MappingError("NIR graph has no synapse + neuron layers")
-    return FloatNetwork(layers=layers, num_steps=num_steps, encoding=encoding,
-                        input_shape=input_shape if int(np.prod(input_shape or (0,))) == layers[0].n_in
-                        else (layers[0].n_in,),
+    if layers[0].kind == "conv":
+        input_shape = layers[0].in_shape
+    elif int(np.prod(input_shape or (0,))) != layers[0].n_in:
+        input_shape = (layers[0].n_in,)
+    return FloatNetwork(layers=layers, num_steps=num_steps, encoding=encoding, input_shape=input_shape,
                         metadata={"frontend": "nir", "nir_dt": dt})
 
 

@@ -249,8 +249,8 @@ def from_snntorch(model: nn.Module, num_steps: int, encoding: str = "dc",
     for a, b in zip(layers[:-1], layers[1:]):
         if a.n_out != b.n_in:
             raise MappingError(f"layer '{b.name}': expects {b.n_in} inputs but '{a.name}' has {a.n_out} outputs")
-    return FloatNetwork(layers=layers, num_steps=num_steps, encoding=encoding,
-                        input_shape=tuple(input_shape) or (layers[0].n_in,),
+    shape = layers[0].in_shape if layers[0].kind == "conv" else (tuple(input_shape) or (layers[0].n_in,))
+    return FloatNetwork(layers=layers, num_steps=num_steps, encoding=encoding, input_shape=shape,
                         metadata={"source": name, "frontend": "snntorch"})
 
 
