@@ -10,8 +10,9 @@ in `models.snn_mlp`, `models.snn_conv` and `models.snn_rec` must reproduce (test
     flatten    nn.Flatten
     dense_rec  nn.Linear + snn.RLeaky(all_to_all=True, linear_features=n) for the "subtract" reset
                (its recurrent bias set to 0: the layer bias is the Linear's); for the "zero" reset
-               `LeakyRecurrent` (snn.Leaky on I + V s[t-1]), because RLeaky's zero reset also
-               drops the step's input after a spike (snntorch 1.0), which Loihi does not.
+               `LeakyRecurrent` (snn.Leaky on I + V s[t-1]): RLeaky's default (delayed) zero reset
+               also drops the step's input after a spike (snntorch 1.0), which Loihi does not, and
+               RLeaky(reset_delay=False) spikes the same but lets the gradient through its reset.
 """
 
 from __future__ import annotations

@@ -84,26 +84,27 @@ def test_recurrent_fast_path_equals_plain_snntorch_loop(reset, encoding):
         assert not torch.equal(model(x), counts)
 
 
-def test_rleaky_zero_reset_drops_the_input_of_the_step_after_a_spike():
-    """Why the zero-reset reference is not snn.RLeaky: snntorch 1.0's RLeaky zero reset zeroes the
-    whole next state, input included; Loihi (and FloatRec) only zero the carried membrane."""
-    rleaky = snn.RLeaky(beta=0.5, threshold=1.0, all_to_all=True, linear_features=1, reset_mechanism="zero")
-    with torch.no_grad():
-        rleaky.recurrent.weight.zero_()
-        rleaky.recurrent.bias.zero_()
-    spk, mem = rleaky.init_rleaky()
-    mems = []
-    for current in (2.0, 0.7, 0.7):
-        spk, mem = rleaky(torch.tensor([[current]]), spk, mem)
-        mems.append(float(mem))
-    assert mems[1] == 0.0  # RLeaky: the 0.7 of step 1 is lost after the spike of step 0
-    ours = LeakyRecurrent(1, beta=0.5, threshold=1.0, reset_mechanism="zero")
-    with torch.no_grad():
-        ours.recurrent.weight.zero_()
-    ours.reset_mem()
-    for current in (2.0, 0.7):
-        ours(torch.tensor([[current]]))
-    assert float(ours.leaky.mem) == pytest.approx(0.7)  # Loihi: v = 0 then this step's input
+def test_rleaky_zero_reset_semantics():
+    """Why the zero-reset reference is LeakyRecurrent: snntorch 1.0's RLeaky with the default delayed
+    zero reset zeroes the whole next state, input included (Loihi and FloatRec only zero the carried
+    membrane); RLeaky(reset_delay=False) spikes exactly like LeakyRecurrent."""
+    torch.manual_seed(7)
+    x = torch.rand(30, 4, 6)
+    ours = LeakyRecurrent(6, beta=0.8, threshold=0.6, reset_mechanism="zero")
+    spikes = {}
+    for delay in (True, False):
+        rleaky = snn.RLeaky(beta=0.8, threshold=0.6, linear_features=6, reset_mechanism="zero",
+                            reset_delay=delay, init_hidden=True)
+        with torch.no_grad():
+            rleaky.recurrent.bias.zero_()
+            ours.recurrent.weight.copy_(rleaky.recurrent.weight)
+        rleaky.reset_mem()
+        ours.reset_mem()
+        with torch.no_grad():
+            spikes[delay] = (torch.stack([rleaky(x[t]) for t in range(30)]),
+                             torch.stack([ours(x[t]) for t in range(30)]))
+    assert torch.equal(*spikes[False]) and spikes[False][1].sum() > 0
+    assert spikes[True][0].sum() < spikes[True][1].sum()  # the delayed reset loses the inputs after spikes
 
 
 def test_conv_float_network_layout():

@@ -83,6 +83,16 @@ def test_rleaky_all_to_all_maps_with_its_recurrent_bias_folded():
 
 
 @torch.no_grad()
+def test_rleaky_zero_reset_at_the_spike_maps():
+    model = _lively(nn.Sequential(
+        nn.Linear(8, 12), snn.RLeaky(beta=0.8, threshold=0.6, linear_features=12, init_hidden=True,
+                                     reset_mechanism="zero", reset_delay=False),
+        nn.Linear(12, 2), _leaky()), gain=1.5)
+    net = _same_counts(model, torch.rand(6, 8))
+    assert net.layers[0].kind == "dense_rec" and net.layers[0].reset == "zero"
+
+
+@torch.no_grad()
 def test_rleaky_one_to_one_maps_to_a_diagonal_recurrence():
     v = torch.linspace(-0.5, 0.5, 12)
     model = _lively(nn.Sequential(

@@ -11,15 +11,16 @@ Accepted shape, in registration order of the module's children (nested container
 - Linear + RLeaky -> FloatRec ("dense_rec"): all_to_all=True with its `recurrent` nn.Linear
   (V = recurrent.weight; recurrent.bias is folded into the layer bias, since both are added every
   step), or all_to_all=False with V one-to-one (a scalar or one value per neuron: the diagonal
-  matrix diag(V), exact). Only RLeaky's "subtract" reset maps: snntorch 1.0's RLeaky "zero" reset
-  also discards the input of the step after a spike, which Loihi's LIF does not do.
+  matrix diag(V), exact). RLeaky's "subtract" reset maps, and its "zero" reset with
+  reset_delay=False; with the default reset_delay=True snntorch 1.0's RLeaky zero reset also
+  discards the input of the step after a spike, which Loihi's LIF does not do (refused).
 - A conv first layer needs `input_shape`: (C, L) / (C, H, W), or (L,) / (H, W) for one channel.
 
 One scalar beta and threshold per neuron layer (a per-neuron tensor is accepted when all its
 values are equal), reset_mechanism "zero" or "subtract", learnable beta/threshold allowed (their
 current values are taken). Anything that cannot map onto the IR's layer kinds is refused naming
 the layer: pooling (Loihi's Conv process has none: use a stride), convolutional recurrence
-(RLeaky with conv2d_channels), RLeaky's zero reset, other neuron types (RSynaptic, Synaptic, ...),
+(RLeaky with conv2d_channels), RLeaky's delayed zero reset, other neuron types (RSynaptic, Synaptic, ...),
 per-neuron beta or threshold, reset "none", graded spikes, inhibition, state quantisation, padding
 modes other than zeros, asymmetric "same" padding, a Linear on an unflattened conv output, two
 synapses in a row, a synapse without a neuron after it.
@@ -100,10 +101,11 @@ def _leaky_params(leaky: nn.Module, where: str) -> dict:
 
 def _recurrence(rleaky: nn.Module, n: int, where: str) -> tuple[np.ndarray, np.ndarray | None]:
     """(V [n, n], the recurrent bias [n] or None) of an snn.RLeaky after a Linear of n outputs."""
-    if int(rleaky.reset_mechanism_val) == 1:
-        raise MappingError(f"{where}: RLeaky with reset_mechanism 'zero' cannot map: snntorch's RLeaky zero reset "
-                           "also discards the input of the step after a spike, which Loihi's LIF does not do; use "
-                           "reset_mechanism='subtract' (snntorch's default)")
+    if int(rleaky.reset_mechanism_val) == 1 and rleaky.reset_delay:
+        raise MappingError(f"{where}: RLeaky with reset_mechanism 'zero' and reset_delay=True cannot map: snntorch's "
+                           "delayed RLeaky zero reset also discards the input of the step after a spike, which "
+                           "Loihi's LIF does not do; use reset_delay=False (the reset at the spike: Loihi's "
+                           "behaviour) or reset_mechanism='subtract' (snntorch's default)")
     rec = rleaky.recurrent
     if not rleaky.all_to_all:
         v = torch.as_tensor(rec.V).detach().cpu().double().numpy().ravel()
