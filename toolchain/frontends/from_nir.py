@@ -148,7 +148,7 @@ def _synapse_shape(node, key: str, shape):
 
     w = np.asarray(node.weight)
     if not isinstance(node, (nir.Conv1d, nir.Conv2d)):
-        if shape is not None and (len(shape) != 1 or shape[0] != w.shape[1]):
+        if shape is not None and (shape[-1] != w.shape[1] or int(np.prod(shape[:-1])) != 1):  # [1, n] is [n]
             raise MappingError(f"NIR node '{key}': {type(node).__name__} takes {w.shape[1]} inputs but receives "
                                f"{list(shape)}" + (" (add a Flatten before it)" if shape and len(shape) > 1 else ""))
         return None
