@@ -75,7 +75,7 @@ README = """Lava process graph exported by neurodeploy ({name}).
 
 Files: network.json (per-layer Lava process parameters), network.npz (int32 weights and biases),
 lava_runtime.py (builds the source and one block per layer ({kinds}: Dense / Conv / recurrent Dense ->
-LIFReset) with Monitors and runs it on Loihi2SimCfg(select_tag="fixed_pt")), lava_models/ (the
+LIFReset) with recorders and runs it on Loihi2SimCfg(select_tag="fixed_pt")), lava_models/ (the
 subtractive-reset neuron, if used).
 Needs: Python 3.10, numpy<2, lava-nc 0.10.0.
 
@@ -98,7 +98,7 @@ def export_lava(ir: NetworkIR, out_dir: str | Path) -> Path:
     with atomic_path(out / "network.npz") as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
-    for rel in ("lava_runtime.py", "lava_models/__init__.py", "lava_models/subtract.py"):
+    for rel in ("lava_runtime.py", "lava_models/__init__.py", "lava_models/subtract.py", "lava_models/recorder.py"):
         with atomic_path(out / rel) as tmp:
             shutil.copyfile(HERE / rel, tmp)
     write_text(out / "README.txt", README.format(name=ir.name, kinds=", ".join(ir.kinds), n_in=ir.input.n_in,

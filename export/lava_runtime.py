@@ -14,7 +14,9 @@ Graph: [io.source.RingBuffer ->] one block per layer, chosen by the layer's kind
     dense_rec  Dense -> LIFReset, and LIFReset -> Dense (recurrent) -> the same LIFReset
     input      LIFReset fed by the source directly (no synapse), or by a per-clip bias
     flatten    nothing: the next block reads the previous population through a (C, H, W) flatten
-with a Monitor on every population's spikes (and u, v when asked).
+with a recorder on every population's spikes (and u, v when asked): lava_models/recorder.py, which
+writes each step into a memory-mapped .npy file (Lava's Monitor keeps its recording in a Var whose
+final fetch dominates a large network's run).
 
 Several classifications stream through one run. The source holds clip c's input at steps
 c*T + 1 .. c*T + T (T = num_steps); each Dense / Conv delays by one step, so a population with d
@@ -92,6 +94,34 @@ def source_data(spec: dict, inp: np.ndarray) -> np.ndarray:
             data[:, c * T:(c + 1) * T] = inp[c].T.astype(np.int32)
     shape = spec["input"]["shape"]
     return np.moveaxis(to_lava_layout(np.moveaxis(data, -1, 0), shape), 0, -1)
+
+
+def _recorders():
+    if __package__:
+        from export.lava_models.recorder import SpikeRecorder, VarRecorder
+    else:
+        from lava_models.recorder import SpikeRecorder, VarRecorder
+    return SpikeRecorder, VarRecorder
+
+
+def attach_recorders(lif, total: int, folder: str, tag: str, record_v: bool) -> dict:
+    """Recorders of `lif`'s spikes (and v, u) into files in `folder`: {var: path}."""
+    import os
+
+    SpikeRecorder, VarRecorder = _recorders()
+    paths = {"s_out": os.path.join(folder, f"{tag}_s.npy")}
+    rec = SpikeRecorder(shape=lif.s_out.shape, steps=total, path=paths["s_out"])
+    lif.s_out.connect(rec.a_in)
+    if record_v:
+        for var in ("v", "u"):
+            paths[var] = os.path.join(folder, f"{tag}_{var}.npy")
+            VarRecorder(var=getattr(lif, var), steps=total, path=paths[var])
+    return paths
+
+
+def read_recording(path: str) -> np.ndarray:
+    """What a recorder wrote: int32 [total_steps, *shape]."""
+    return np.array(np.load(path, mmap_mode="r"))
 
 
 def _subtract_model():
@@ -183,29 +213,23 @@ def _port_into(prev_out, prev_shape, p: dict):
     return prev_out
 
 
-def build(spec: dict, arrays: dict, inp: np.ndarray, record_v: bool = False) -> dict:
-    """Instantiate the processes (not yet run): {"source", "lifs", "procs", "spike_monitors",
-    "v_monitors", "u_monitors", "steps"}."""
+def build(spec: dict, arrays: dict, inp: np.ndarray, folder: str, record_v: bool = False) -> dict:
+    """Instantiate the processes (not yet run), recorders writing into `folder`:
+    {"source", "lifs", "procs", "recordings" (one {var: path} per population), "steps", "spiking"}."""
     from lava.proc.io.source import RingBuffer
-    from lava.proc.monitor.process import Monitor
 
     T = spec["num_steps"]
     total = total_steps(spec, inp.shape[0])
     bias_input = spec["input"]["encoding"] == "bias"
     g = {"source": None if bias_input else RingBuffer(data=source_data(spec, inp)), "lifs": [], "procs": [],
-         "spike_monitors": [], "v_monitors": [], "u_monitors": [], "steps": total, "spiking": []}
+         "recordings": [], "steps": total, "spiking": []}
     prev_out = g["source"].s_out if g["source"] is not None else None
     prev_shape = spec["input"]["shape"]
     for i, p in enumerate(spec["layers"]):
         if p["kind"] == "flatten":
             continue  # the next block reads through _port_into
         lif, procs = BUILDERS[p["kind"]](p, arrays, i, T, _port_into(prev_out, prev_shape, p))
-        for var, bucket in (("s_out", "spike_monitors"), ("v", "v_monitors"), ("u", "u_monitors")):
-            if var != "s_out" and not record_v:
-                continue
-            mon = Monitor()
-            mon.probe(getattr(lif, var), total)
-            g[bucket].append(mon)
+        g["recordings"].append(attach_recorders(lif, total, folder, f"layer{i}", record_v))
         g["lifs"].append(lif)
         g["procs"] += procs
         g["spiking"].append(p)
@@ -219,11 +243,6 @@ def run_config():
 
     proc, model = _subtract_model()
     return Loihi2SimCfg(select_tag="fixed_pt", exception_proc_model_map={proc: model})
-
-
-def monitor_array(mon, proc, var_name: str) -> np.ndarray:
-    """What Monitor `mon` recorded of `proc`'s `var_name`: [total_steps, *shape]."""
-    return np.asarray(mon.get_data()[proc.name][var_name])
 
 
 def align_layer(arr: np.ndarray, delay: int, B: int, T: int) -> np.ndarray:
@@ -240,10 +259,13 @@ def _runnable(g: dict):
 def run(spec: dict, arrays: dict, inp: np.ndarray, record_v: bool = False) -> dict:
     """Run B clips; returns {"spikes": [bool [B, T, n_l] per population], "v", "u": [...] if record_v,
     "steps"}, every array flattened channels first like the neurodeploy IR."""
+    import tempfile
+
     from lava.magma.core.run_conditions import RunSteps
 
     B, T = inp.shape[0], spec["num_steps"]
-    g = build(spec, arrays, inp, record_v)
+    tmp = tempfile.TemporaryDirectory(prefix="lava-recordings-")
+    g = build(spec, arrays, inp, tmp.name, record_v)
     proc, cfg = _runnable(g), run_config()
     try:
         if g["source"] is not None:
@@ -260,13 +282,12 @@ def run(spec: dict, arrays: dict, inp: np.ndarray, record_v: bool = False) -> di
                 proc.run(condition=RunSteps(num_steps=T), run_cfg=cfg)
             if g["steps"] > B * T:
                 proc.run(condition=RunSteps(num_steps=g["steps"] - B * T), run_cfg=cfg)
-        out = {"steps": g["steps"]}
-        for var, bucket in (("s_out", "spike_monitors"), ("v", "v_monitors"), ("u", "u_monitors")):
-            if not g[bucket]:
-                continue
-            arrs = [align_layer(from_lava_layout(monitor_array(m, lif, var), p["out_shape"]), p["delay"], B, T)
-                    for m, lif, p in zip(g[bucket], g["lifs"], g["spiking"])]
-            out["spikes" if var == "s_out" else var] = [a != 0 for a in arrs] if var == "s_out" else arrs
     finally:
         proc.stop()
+    out = {"steps": g["steps"]}
+    for var in ("s_out", "v", "u") if record_v else ("s_out",):
+        arrs = [align_layer(from_lava_layout(read_recording(r[var]), p["out_shape"]), p["delay"], B, T)
+                for r, p in zip(g["recordings"], g["spiking"])]
+        out["spikes" if var == "s_out" else var] = [a != 0 for a in arrs] if var == "s_out" else arrs
+    tmp.cleanup()
     return out

@@ -241,25 +241,31 @@ def test_energy_per_day_is_hand_computable():
     from toolchain.detect.energy_day import energy_per_day
 
     profiles = [load_profile("loihi2"), load_profile("cpu")]
-    report = {"snn_energy": {"loihi2": {"total_J": [1.1e-5, 2.1e-5], "components_J": {"static": [1e-6, 1e-6]},
-                                        "chips": 1, "latency_s": [1e-3, 2e-3]}},
-              "ann_energy": {"cpu": {"total_J": [3e-5, 3e-5], "components_J": {"static": [0.0, 0.0]}}}}
+    snn_priced = {"profile": "loihi2", "side": "snn", "model": "snn_deployed", "total_J": [1.1e-5, 2.1e-5],
+                  "components": {"static": {"J": [1e-6, 1e-6]}}, "chips": 1, "latency_s": [1e-3, 2e-3]}
+    ann_priced = {"profile": "cpu", "side": "ann", "model": "ann_mlp", "total_J": [3e-5, 3e-5],
+                  "components": {"static": {"J": None}}}
+
+    def report_with(snn):
+        return {"input_policy": "zeros_skipped",
+                "energy": {"zeros_skipped": {"snn_deployed": {"loihi2": snn}, "ann_mlp": {"cpu": ann_priced}}}}
+
+    report = report_with(snn_priced)
     day = energy_per_day(report, profiles, units_per_second=1.0, duty_cycle=0.5, battery_wh=100.0)
     snn, ann = day["rows"]
     assert snn["classifications_per_day"] == 43200
     assert snn["classification_J_per_day"] == pytest.approx([1e-5 * 43200, 2e-5 * 43200])
-    assert snn["static_J_per_day"] == pytest.approx([0.232 * 43200, 0.282 * 43200])
+    static_w = profiles[0].get("power.static_per_chip").lo  # 0.232078 W, lava-dl's pilotnet_snn benchmark
+    assert snn["static_J_per_day"] == pytest.approx([static_w * 43200, static_w * 43200])
     assert snn["dominant"] == "static" and not snn["lower_bound"] and snn["real_time"]
-    total = [0.232 * 43200 + 0.432, 0.282 * 43200 + 0.864]
+    total = [static_w * 43200 + 0.432, static_w * 43200 + 0.864]
     assert snn["battery_days"] == pytest.approx([360000 / total[1], 360000 / total[0]])
     assert ann["lower_bound"] and ann["static_J_per_day"] is None
     sw = day["swamping"][0]
     assert sw["saving_J_per_day"] == pytest.approx([(3e-5 - 2e-5) * 43200, (3e-5 - 1e-5) * 43200])
     assert sw["verdict"].startswith("swamped")
     assert any("loihi2: static power alone" in s and "swamps" in s for s in day["statements"])
-    slow = energy_per_day({**report, "snn_energy": {"loihi2": {**report["snn_energy"]["loihi2"],
-                                                              "latency_s": [0.5, 1.5]}}},
-                          profiles, units_per_second=1.0)
+    slow = energy_per_day(report_with({**snn_priced, "latency_s": [0.5, 1.5]}), profiles, units_per_second=1.0)
     assert slow["rows"][0]["real_time"] is False and any("cannot keep up" in s for s in slow["statements"])
 
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from export.onnx_export import export_onnx
 from hardware_profiles import ProfileError
 from toolchain.cli import app
-from toolchain.core.errors import ConfigError, DataError
+from toolchain.core.errors import ArtifactError, ConfigError, DataError
 from toolchain.ir import InputSpec, LayerIR, NetworkIR, save_ir
 
 N_IN = 30
@@ -40,25 +40,28 @@ def _run(*args):
 
 def test_energy_report_end_to_end(quantised, tmp_path):
     out = tmp_path / "report"
-    res = _run(quantised, "--data", quantised / "features.npy", "--clips", 4, "--ann", quantised / "ann.onnx",
+    res = _run(quantised, "--data", quantised / "features.npy", "--clips", 4, "--ann", f"mlp={quantised / 'ann.onnx'}",
+               "--auc", "snn_deployed=0.7", "--auc", "mlp=0.75",
                "-p", "loihi", "-p", "loihi2", "-p", "horowitz45nm_int8", "-p", "cpu", "--out", out, "--json")
     assert res.exit_code == 0, res.output
     rep = json.loads(res.output)
     assert rep["label"].startswith("ESTIMATE")
-    assert {p.name for p in out.iterdir()} == {"energy.json", "energy.md", "energy.png"}
+    assert {p.name for p in out.iterdir()} == {"energy.json", "energy.md", "energy.png", "front.png"}
     assert (out / "energy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     counts = rep["counts"][0]
     assert counts["backend"] == "emulator" and counts["clips"] == 4 and counts["layers"][0]["op_kind"] == "graded"
-    assert set(rep["snn_energy"]) == {"loihi", "loihi2", "horowitz45nm_int8"}
-    assert set(rep["ann_energy"]) == {"horowitz45nm_int8", "cpu"}
-    assert len(rep["breakeven"]) == 6
-    assert rep["ann"]["dense_macs"] == N_IN * 16 + 16 * 2 and rep["ann"]["effective_macs"] is not None
+    assert set(rep["energy"]["zeros_skipped"]["snn_deployed"]) == {"loihi", "loihi2", "horowitz45nm_int8"}
+    assert set(rep["energy"]["zeros_skipped"]["mlp"]) == {"horowitz45nm_int8", "cpu"}
+    assert len(rep["comparisons"]) == 3 * 1 * 2 and rep["input_policy"] == "zeros_skipped"
+    ann = rep["ann"]["mlp"]
+    assert ann["dense_macs"] == N_IN * 16 + 16 * 2 and ann["effective_macs"] is not None
     assert rep["mapping"]["loihi"]["chips"] == 1 and "input encoding" in rep["mapping"]["loihi"]["failed"]
-    for e in rep["snn_energy"].values():
-        lo, hi = e["total_J"]
-        assert 0 < lo <= hi and e["sources"]
+    for c in rep["comparisons"]:
+        assert c["verdict"] == "no_verdict" or (c["snn_profile"] == c["ann_profile"] == "horowitz45nm_int8")
+    assert "AUC 0.700" in rep["headline"] and "AUC 0.750" in rep["headline"]
     md = (out / "energy.md").read_text()
-    assert "| 1 (input: graded_once, once per classification) |" in md
+    assert md.index("**Headline (estimate).**") < md.index("## Comparisons (input policy: `zeros_skipped`)")
+    assert "## Comparisons (input policy: `dense`)" in md and "| 1 (input: graded_once, once per classification) |" in md
     assert "ESTIMATE" in md and "Davies et al." in md and "Horowitz" in md
 
 
@@ -72,19 +75,8 @@ def test_energy_needs_data_and_known_profiles(quantised):
     assert isinstance(res.exception, DataError) and "7 values per clip" in str(res.exception)
 
 
-def test_report_shows_float_counts_beside_the_deployed_ones(tmp_path):
-    """Quantisation's effect on activity: a second count set (the float model's) is reported, not priced."""
-    from hardware_profiles import load_profile
-    from toolchain.core.result import SimResult
-    from toolchain.counts import ann_macs_from_sizes, count_classification, topology_from_weights
-    from toolchain.energy import build_report, write_report
-
-    topo = topology_from_weights([np.ones((2, 3)), np.ones((1, 2))], "graded_every_step", 2)
-    spikes = [np.ones((1, 2, 2), bool), np.zeros((1, 2, 1), bool)]
-    emu = count_classification(topo, SimResult("emulator", np.ones((1, 3)), spikes))
-    flt = count_classification(topo, SimResult("float", np.ones((1, 3)), [spikes[0] & False, spikes[1]]))
-    rep = build_report({"name": "t"}, topo.shape(), emu, ann_macs_from_sizes(topo.sizes),
-                       [load_profile("loihi2"), load_profile("gpu")], compare_counts=[flt])
-    assert [c["backend"] for c in rep["counts"]] == ["emulator", "float"]
-    md = write_report(rep, tmp_path)["markdown"].read_text()
-    assert "Counts per classification (emulator" in md and "Counts per classification (float" in md
+def test_bad_ann_and_auc_options_are_refused(quantised):
+    res = _run(quantised, "--data", quantised / "features.npy", "--ann", quantised / "nope.onnx")
+    assert isinstance(res.exception, ArtifactError) and "nope.onnx" in str(res.exception)
+    res = _run(quantised, "--data", quantised / "features.npy", "--auc", "snn_deployed=1.5")
+    assert isinstance(res.exception, ConfigError) and "--auc" in str(res.exception)

@@ -1,4 +1,4 @@
-"""A tiny network worked by hand: counts, energies and chip count, every expected number written out.
+"""A tiny network worked by hand: counts, every energy component, chip count, verdict, break-even.
 
 Network 3 -> 2 -> 1, input sent as graded values at every step ("graded_every_step"), T = 2, one clip.
 
@@ -9,43 +9,42 @@ Network 3 -> 2 -> 1, input sent as graded values at every step ("graded_every_st
     layer-1 spikes: t0 [1, 0], t1 [1, 1];  layer-2 spikes: t0 [0], t1 [1]
 
 Counts per classification
-    layer 1 (input) graded ops: per step j0 -> 1 + j1 -> 0 = 1; x 2 steps            = 2
-    layer 1 dense ops: 3 x 2 x 2                                                      = 12
-    layer 2 ACs: t0 one spike (n0, fan-out 1) = 1; t1 n0 + n1 = 2                     = 3
-    layer 2 dense ops: 2 x 1 x 2                                                      = 4
-    spikes: layer 1: 3, layer 2: 1                                                    = 4
-    neuron updates: (2 + 1) x 2                                                       = 6
-    active (>= 1 synaptic event that step): layer 1: n0 only (W1[1, j0] = W1[1, j1] = 0),
-        each step -> 2; layer 2: n0's spike reaches it (W2 = 4) at t0 and t1 -> 2      = 4 (2 inactive)
-    activation sparsity: 1 - 4 spikes / 6 outputs                                     = 1/3
+    layer 1 (input) graded ops: per step j0 -> 1 + j1 -> 0 = 1; x 2 steps            = 2 (dense 3 x 2 x 2 = 12)
+    layer 2 ACs: t0 one spike (n0, fan-out 1) = 1; t1 n0 + n1 = 2                     = 3 (dense 2 x 1 x 2 = 4)
+    spikes: layer 1: 3, layer 2: 1; neuron updates (2 + 1) x 2 = 6; active: layer 1 n0 at both steps
+    (W1[1, j0] = W1[1, j1] = 0) = 2, layer 2 = 2 (so 2 inactive, both in layer 1)
 
 Loihi (hardware_profiles/loihi.toml), pJ ranges [lo, hi]
-    input:    2 graded ops x [23.6, 35.5] (Loihi 1 stand-in: one synaptic op)         = [47.2, 71.0]
-    synaptic: 3 ACs x [23.6, 35.5] = [70.8, 106.5]; 4 spikes x [1.7, 76.8] = [6.8, 307.2]
-                                                                                      = [77.6, 413.7]
-    neuron:   4 active x [72.8, 81] + 2 inactive x [51.2, 52] = [291.2 + 102.4, 324 + 104]
-                                                                                      = [393.6, 428.0]
-    chips:    each layer fits one core (2 and 1 neurons; 3 x 8 and 2 x 8 bits per neuron), 2 cores
-              of 128 -> 1 chip
+    compute:  2 graded ops x [23.6, 35.5] (a stated lower bound) + 3 ACs x [23.6, 35.5] = [118.0, 177.5]
+    neuron:   4 active x [72.8, 81] + 2 inactive x [51.2, 52]                         = [393.6, 428.0]
+    routing:  (3 layer-1 spikes x 1 destination core + 1 layer-2 spike x 1 sink) x 76.8 = 307.2
+    weight reads, accumulator, state: included in the synaptic-op / neuron-update figures
+    chips:    1 core per layer (lists: 2 x 8 + 10 -> 64 bits per axon), 2 cores -> 1 chip
     latency:  per step the busiest core: layer 1 = 1 op x 3.5 + 1 active x 8.4 + 1 inactive x 5.3
               = 17.2 ns (layer 2: 11.9 ns at t0, 2 x 3.5 + 8.4 = 15.4 ns at t1), plus the one-chip
               barrier [113, 465] ns: 2 x [130.2, 482.2]                               = [260.4, 964.4] ns
     static:   1 chip x 0.104375 W x [260.4, 964.4] ns                                 = [27179.25, 100659.25]
-    total:    [47.2 + 77.6 + 393.6 + 27179.25, 71.0 + 413.7 + 428.0 + 100659.25]     = [27697.65, 101571.95]
+    total:    [118 + 393.6 + 307.2 + 27179.25, 177.5 + 428 + 307.2 + 100659.25]        = [27998.05, 101571.95]
 
-ANN baseline: the same-topology ReLU MLP 3-2-1: 6 + 2 = 8 dense MACs, 2 activations.
-    cpu (all-in 8.6 nJ per op): (8 + 2) x 8.6 nJ                                      = 86 nJ
-    45 nm int8: MACs 8 x [0.23, 0.3] = [1.84, 2.4]; weight reads 8 x 8/64 words x [10, 100] = [10, 100];
-              activations 2 x [0.03, 0.1] = [0.06, 0.2]                               = [11.9, 102.6]
-SNN on 45 nm int8 (same precision, same memory model):
-    input:    2 x [0.23, 0.3] + 2 x 1/8 x [10, 100] = [0.46 + 2.5, 0.6 + 25]          = [2.96, 25.6]
-    synaptic: 3 x [0.03, 0.1] + 3 x 1/8 x [10, 100] = [0.09 + 3.75, 0.3 + 37.5]       = [3.84, 37.8]
-    neuron:   6 x [0.29, 3.4]                                                         = [1.74, 20.4]
-Break-even, int8 like for like: fixed F = input + neuron = [4.70, 46.0]; at rate 1 layer 2 does
-    2 nonzero synapses x 2 steps = 4 ops: S1 = 4 x [0.03, 0.1] + 4/8 x [10, 100] = [5.12, 50.4].
-    Same constants on both sides, so low ends go together: (11.9 - 4.70) / 5.12 = 1.40625 and
-    (102.6 - 46.0) / 50.4 = 1.123...: r* in [1.123, 1.406], above 1 spike per neuron per step,
-    so the SNN is cheaper at any rate; measured rate = layer-1 spikes 3 / (2 neurons x 2 steps) = 0.75.
+45 nm int8 (horowitz45nm_int8), zeros skipped; 8-bit weights read at 8/64 of a [10, 100] pJ word,
+32-bit partial sums and 48-bit neuron state in a [10, 20] pJ local memory
+    SNN compute:  2 x 0.3 + 3 x 0.1                                                   = 0.9
+        weight reads: (2 + 3) fetches x 1/8 x [10, 100]                               = [6.25, 62.5]
+        accumulator: 5 events x 2 x 32/64 x [10, 20]                                  = [50, 100]
+        state: 6 neuron-steps x 2 x 48/64 x [10, 20]                                  = [90, 180]
+        neuron: 6 x [3.4, 6.5]                                                        = [20.4, 39.0]
+        total                                                                          = [167.55, 382.4]
+    ANN (3 -> 2 -> 1 ReLU MLP on the same input: 2 nonzero inputs x 2 = 4 effective MACs in layer 1,
+        one nonzero ReLU output x 1 = 1 in layer 2; dense 6 + 2 = 8):
+        compute: 5 x 0.3 = 1.5; weight reads: 5 x 1/8 x [10, 100] = [6.25, 62.5]; accumulator: n/a
+        (output-stationary); state: 3 outputs x 2 x 8/64 x [10, 20] = [7.5, 15]; ReLU: 2 x 0.1 = 0.2
+        total                                                                          = [15.45, 79.2]
+    verdict: same technology, SNN dearer at both ends -> ann_cheaper.
+    break-even: at rate 0 the SNN does layer 1 only: 0.6 + 2/8 x [10, 100] + 2 x [10, 20] + [90, 180]
+        + [20.4, 39] = [133.5, 284.6] > [15.45, 79.2] -> no break-even rate in [0, 1].
+    dense policy: SNN compute 12 x 0.3 + 4 x 0.1 = 4.0, weight reads 16/8 x [10, 100] = [20, 200], no
+        accumulator, state and neuron as above: [134.4, 423.0]; ANN compute 8 x 0.3 = 2.4, reads
+        8/8 x [10, 100], state [7.5, 15], ReLU 0.2: [20.1, 117.6].
 """
 
 import numpy as np
@@ -53,17 +52,18 @@ import pytest
 
 from hardware_profiles import load_profile
 from toolchain.core.result import SimResult
-from toolchain.counts import (
-    ann_macs_from_sizes,
-    count_classification,
-    neurobench_view,
-    topology_from_weights,
-)
-from toolchain.energy import breakeven, map_network, price_ann, price_snn
+from toolchain.counts import count_classification, neurobench_view, topology_from_weights
+from toolchain.counts.workload import ann_workload, snn_workload
+from toolchain.energy import RateCurve, breakeven, map_network, price, verdict
 
 PJ = 1e-12
 W1 = np.array([[1, 0, 2], [0, 0, 3]])
 W2 = np.array([[4, -5]])
+ANN = {"source": "by hand", "activations": 2, "relu_outputs": [2], "samples": 1,
+       "layers": [{"name": "fc1", "op": "Gemm", "weights": 6, "nonzero_weights": 6, "dense_macs": 6,
+                   "effective_macs": 4.0, "inputs": 3, "outputs": 2},
+                  {"name": "fc2", "op": "Gemm", "weights": 2, "nonzero_weights": 2, "dense_macs": 2,
+                   "effective_macs": 1.0, "inputs": 2, "outputs": 1}]}
 
 
 def _sim():
@@ -75,6 +75,11 @@ def _sim():
 def _counts(encoding="graded_every_step"):
     topo = topology_from_weights([W1, W2], encoding, 2, weight_bits=8, input_bits=8)
     return topo, count_classification(topo, _sim())
+
+
+def _work():
+    topo, c = _counts()
+    return topo, snn_workload(c, model="snn_deployed", source="hand", topo=topo)
 
 
 def _close(got, want_pj):
@@ -104,45 +109,64 @@ def test_graded_once_sends_layer_one_once():
     assert l1["active_neuron_updates"]["mean"] == 2  # the held current keeps n0 active at both steps
 
 
-def test_loihi_chip_count_and_energy_by_hand():
-    topo, c = _counts()
+def test_loihi_components_chip_count_and_latency_by_hand():
+    topo, w = _work()
     loihi = load_profile("loihi")
     m = map_network(topo.shape(), loihi)
     assert [la["cores"] for la in m["layers"]] == [1, 1] and m["cores"] == 2 and m["chips"] == 1
-    e = price_snn(c, loihi, m)
-    _close(e["components_J"]["input"], [47.2, 71.0])
-    _close(e["components_J"]["synaptic"], [77.6, 413.7])
-    _close(e["components_J"]["neuron"], [393.6, 428.0])
+    e = price(w, loihi, "zeros_skipped", m)
+    comp = e["components"]
+    _close(comp["compute"]["J"], [118.0, 177.5])
+    _close(comp["neuron"]["J"], [393.6, 428.0])
+    _close(comp["routing"]["J"], [307.2, 307.2])
+    assert [comp[k]["status"] for k in ("weight_reads", "accumulator", "state", "dram")] == ["included"] * 4
     assert e["latency_s"] == pytest.approx([260.4e-9, 964.4e-9])
-    _close(e["components_J"]["static"], [27179.25, 100659.25])
-    _close(e["total_J"], [27697.65, 101571.95])
+    _close(comp["static"]["J"], [27179.25, 100659.25])
+    _close(e["total_J"], [27998.05, 101571.95])
+    assert e["edp_Js"] == pytest.approx([27998.05e-12 * 260.4e-9, 101571.95e-12 * 964.4e-9])
+    assert e["lower_bound"] == ["energy.graded_synop is a stated lower bound"]
 
 
-def test_ann_and_like_for_like_int8_by_hand():
-    topo, c = _counts()
-    ann = ann_macs_from_sizes(topo.sizes)
-    assert (ann["dense_macs"], ann["activations"]) == (8, 2)
-    cpu = price_ann(ann, load_profile("cpu"))
-    assert cpu["total_J"] == pytest.approx([86e-9, 86e-9])
+def test_like_for_like_int8_components_verdict_and_breakeven_by_hand():
+    _, w = _work()
     int8 = load_profile("horowitz45nm_int8")
-    a = price_ann(ann, int8)
-    _close(a["total_J"], [11.9, 102.6])
-    s = price_snn(c, int8)
-    _close(s["components_J"]["input"], [2.96, 25.6])
-    _close(s["components_J"]["synaptic"], [3.84, 37.8])
-    _close(s["components_J"]["neuron"], [1.74, 20.4])
-    assert s["components_J"]["static"] == [0.0, 0.0]
-    b = breakeven(c, s, int8, a)
-    assert b["like_for_like"] and b["measured_rate"] == 0.75
-    _close(b["fixed_J"], [4.70, 46.0])
-    _close(b["per_unit_rate_J"], [5.12, 50.4])
-    assert b["breakeven_rate"] == pytest.approx([(102.6 - 46.0) / 50.4, (11.9 - 4.70) / 5.12])
-    assert b["verdict"].startswith("SNN estimated cheaper at every possible rate")
+    s = price(w, int8, "zeros_skipped")
+    c = s["components"]
+    _close(c["compute"]["J"], [0.9, 0.9])
+    _close(c["weight_reads"]["J"], [6.25, 62.5])
+    _close(c["accumulator"]["J"], [50, 100])
+    _close(c["state"]["J"], [90, 180])
+    _close(c["neuron"]["J"], [20.4, 39.0])
+    assert c["dram"]["J"] == [0.0, 0.0] and c["static"]["status"] == "excluded" and c["routing"]["status"] == "included"
+    _close(s["total_J"], [167.55, 382.4])
+    assert s["lower_bound"] == [] and s["latency_s"] is None and s["edp_Js"] is None  # unknown, never 0
+    aw = ann_workload(ANN, model="ann_mlp")
+    a = price(aw, int8, "zeros_skipped")
+    assert a["components"]["accumulator"]["status"] == "n/a"
+    _close(a["components"]["state"]["J"], [7.5, 15])
+    _close(a["total_J"], [15.45, 79.2])
+    assert verdict("same_technology", s, a, None)[0] == "ann_cheaper"
+    b = breakeven(RateCurve(w, int8, "zeros_skipped", None), a["total_J"], True)
+    _close(b["snn_J_at_rate0"], [133.5, 284.6])
+    assert b["breakeven_rate"] is None and b["statement"].startswith("no break-even rate in [0, 1]: the SNN costs more")
+    _close(price(w, int8, "dense")["total_J"], [134.4, 423.0])
+    _close(price(aw, int8, "dense")["total_J"], [20.1, 117.6])
+
+
+def test_breakeven_rate_solves_the_repriced_curve():
+    """Against an ANN costing E_snn(0.25) exactly, the break-even rate is 0.25 (each end on its own)."""
+    _, w = _work()
+    int8 = load_profile("horowitz45nm_int8")
+    curve = RateCurve(w, int8, "zeros_skipped", None)
+    b = breakeven(curve, curve(0.25), True)
+    assert b["breakeven_rate"] == pytest.approx([0.25, 0.25], abs=1e-6)
+    assert curve(0.0)[0] < curve(0.25)[0] < curve(1.0)[0]  # E_snn grows with the rate
 
 
 def test_truenorth_all_in_adds_nothing():
-    topo, c = _counts()
+    topo, w = _work()
     tn = load_profile("truenorth")
-    e = price_snn(c, tn, map_network(topo.shape(), tn))
+    e = price(w, tn, "zeros_skipped", map_network(topo.shape(), tn))
     _close(e["total_J"], [(2 + 3) * 26.0, (2 + 3) * 26.0])  # synaptic events x 26 pJ, nothing else
-    assert e["components_J"]["neuron"] == [0.0, 0.0] and e["components_J"]["static"] == [0.0, 0.0]
+    assert {k: c["status"] for k, c in e["components"].items() if k != "compute"} == \
+        {k: "included" for k in ("weight_reads", "dram", "accumulator", "state", "neuron", "routing", "static")}

@@ -44,10 +44,32 @@ def test_every_shipped_profile_loads_and_cites_sources():
 
 def test_loihi2_per_op_energies_are_marked_unpublished_with_stand_ins():
     p = load_profile("loihi2")
-    for key in ("energy.synop", "energy.graded_synop", "energy.neuron_update_active", "energy.spike_out"):
+    for key in ("energy.synop", "energy.graded_synop", "energy.neuron_update_active", "energy.spike_message"):
         c = p.get(key)
         assert c.evidence == "unpublished" and "Loihi 1" in c.stand_in
-    assert p.get("power.static_per_chip").evidence == "measured"
+    static = p.get("power.static_per_chip")
+    assert static.evidence == "measured" and static.raw == 0.232078 and "pilotnet_snn" in static.source
+
+
+def test_corrected_scopes_and_evidence():
+    """The constants the issue lists as wrong: CPU/GPU/ARM are per-op figures without data transfer
+    (Degnan et al., IEEE TVLSI 24(1), 2016), Horowitz values are published estimates, an int8 MAC
+    accumulates in 32 bits, Loihi's spike energy is one per-message figure, Blouw's anchor is dynamic."""
+    for name in ("cpu", "gpu", "arm"):
+        p = load_profile(name)
+        mac = p.get("energy.mac")
+        assert mac.scope == "per-term" and "24(1)" in mac.source and "2016" in mac.source and not p.all_in
+        assert "data transfer" in p.notes and p.get("timing.latency_batch1").known is False
+    for name in ("horowitz45nm_int8", "horowitz45nm_fp32"):
+        p = load_profile(name)
+        assert p.get("energy.memory_read_64b").evidence == "estimate" and "static" in p.excluded
+        assert p.get("resources.accumulator_bits").lo == 32 and p.technology == name
+    assert load_profile("horowitz45nm_int8").get("energy.mac").lo == pytest.approx(0.3e-12)
+    loihi = load_profile("loihi")
+    assert loihi.get("energy.spike_out") is None and loihi.get("energy.spike_message").lo == pytest.approx(76.8e-12)
+    assert loihi.get("energy.graded_synop").bound == "lower"
+    assert "dynamic" in loihi.anchors["anchors.keyword_spotting_dynamic_per_inference"].source
+    assert load_profile("loihi2").get("resources.shared_core_memory").lo == 1.0
 
 
 def test_units_convert_to_si_and_ranges_keep_both_ends():
@@ -76,11 +98,15 @@ def test_a_user_adds_a_chip_by_adding_a_file(tmp_path):
     (lambda s: s + "\n[extras]\nx = 1\n", "extras"),                                   # unknown section
     (lambda s: s.replace('unit = "pJ"', 'unit = "pW"'), "energy.synop.unit"),          # wrong unit
     (lambda s: s.replace('evidence = "measured"', 'evidence = "unpublished"'), "energy.synop.stand_in"),
-    (lambda s: s.replace('scope = "per-term"', 'scope = "all-in"') + '\n[energy.spike_out]\nvalue = 1\n'
+    (lambda s: s.replace('scope = "per-term"', 'scope = "all-in"') + '\n[energy.spike_message]\nvalue = 1\n'
                    'unit = "pJ"\nevidence = "measured"\nscope = "per-term"\nsource = "x"\n', "energy.synop"),
     (lambda s: s.replace('kind = "neuromorphic"', 'kind = "quantum"'), "profile.kind"),
     (lambda s: s.replace("[resources.cores_per_chip]", "[resources.cores_per_chip_x]"),
      "resources.cores_per_chip_x"),
+    (lambda s: s + '\n[included]\nteleport = "x"\n', "included.teleport"),                  # unknown component
+    (lambda s: s + '\n[included]\nstatic = "x"\n[excluded]\nstatic = "y"\n', "excluded.static"),
+    (lambda s: s.replace('source = "my paper, Table 1"', 'source = "p"\nbound = "maybe"'), "energy.synop.bound"),
+    (lambda s: s.replace('node = "22 nm"', 'node = "22 nm"\nevidence_level = "vibes"'), "profile.evidence_level"),
 ])
 def test_bad_profiles_are_refused_naming_file_and_key(tmp_path, edit, key):
     f = tmp_path / "bad.toml"

@@ -40,16 +40,18 @@ def run_netx(path: str | os.PathLike, ir_like: NetworkIR, inp: np.ndarray, recor
     `ir_like` is the IR the file was written from or read into (its populations, delays, encoding).
     Returns spikes per population [B, T, n] (and with `record`, meta "v" and "u"), flattened
     channels first like the emulator's."""
+    import tempfile
+
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.io.source import RingBuffer
-    from lava.proc.monitor.process import Monitor
 
     from export.lava_graph import process_spec
     from export.lava_runtime import (
         align_layer,
+        attach_recorders,
         from_lava_layout,
-        monitor_array,
+        read_recording,
         source_data,
         to_lava_layout,
     )
@@ -67,13 +69,9 @@ def run_netx(path: str | os.PathLike, ir_like: NetworkIR, inp: np.ndarray, recor
     if not bias_input:
         source = RingBuffer(data=source_data(spec, inp))
         source.s_out.connect(net.inp)
-    monitors = []
-    for block in net.layers:
-        mons = {}
-        for var in ("s_out", "v", "u") if record else ("s_out",):
-            mons[var] = Monitor()
-            mons[var].probe(getattr(block.neuron, var), total)
-        monitors.append(mons)
+    tmp = tempfile.TemporaryDirectory(prefix="netx-recordings-")
+    recordings = [attach_recorders(block.neuron, total, tmp.name, f"block{k}", record)
+                  for k, block in enumerate(net.layers)]
     cfg = Loihi2SimCfg(select_tag="fixed_pt")
     try:
         if bias_input:
@@ -89,12 +87,11 @@ def run_netx(path: str | os.PathLike, ir_like: NetworkIR, inp: np.ndarray, recor
                 net.run(condition=RunSteps(num_steps=total - B * T), run_cfg=cfg)
         else:
             net.run(condition=RunSteps(num_steps=total), run_cfg=cfg)
-        out = {}
-        for var in monitors[0]:
-            out[var] = [align_layer(from_lava_layout(monitor_array(m[var], b.neuron, var), p.out_shape), d, B, T)
-                        for m, b, p, d in zip(monitors, net.layers, spiking, delays)]
     finally:
         net.stop()
+    out = {var: [align_layer(from_lava_layout(read_recording(r[var]), p.out_shape), d, B, T)
+                 for r, p, d in zip(recordings, spiking, delays)] for var in recordings[0]}
+    tmp.cleanup()
     meta = {"seconds": time.perf_counter() - t0, "num_steps": T}
     if record:
         meta["v"], meta["u"] = out["v"], out["u"]

@@ -13,7 +13,6 @@ equal to Lava's in the same run.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -42,13 +41,10 @@ def pilotnet_network(frames: int, seed: int = 0):
     input frames: lava-dl's test frame and copies of it with seeded +-2 perturbations (biases)."""
     from export.lava_runtime import from_lava_layout
     from export.netx import read_netx
+    from toolchain.core.shared import shared_data
 
-    data = Path(__file__).resolve().parents[3] / "shared" / "data" / "lava-dl"
+    data = shared_data("lava-dl")
     net_path = data / "pilotnet_lif.net"
-    if not net_path.is_file():
-        from toolchain.core.errors import DataError
-
-        raise DataError(f"{net_path} is not there: the PilotNet benchmark reads lava-dl's network from ../shared")
     ir = read_netx(net_path, num_steps=16)
     image = from_lava_layout(np.load(data / "pilotnet_lif_image.npy")[None], (3, 66, 200))[0].astype(np.int64)
     rng = np.random.default_rng(seed)

@@ -134,9 +134,12 @@ def detect(
                          energy_units=energy_windows, lava_units=lava_windows, seed=seed)
 
     def say(p) -> None:
+        from rich.markup import escape
+
         colour = "red" if p.fatal else "yellow"
-        err_console.print(f"[{colour}]{'skipped' if p.fatal else p.kind}:[/] {p.message}"
-                          + ("" if p.fatal else f" -> {p.action}"), highlight=False)
+        text = p.message + ("" if p.fatal else f" -> {p.action}")
+        err_console.print(f"[{colour}]{'skipped' if p.fatal else p.kind}:[/] {escape(text)}", highlight=False,
+                          soft_wrap=True)
 
     result = run_detect(q, recordings, out, truth=truth, options=opts, progress=not as_json, on_problem=say)
     emit(result, as_json, _render)

@@ -7,7 +7,9 @@ Per sample (one classification):
 - Effective (NeuroBench SynapticOperations on an ANN): with inputs given, each layer's input is
   read back from onnxruntime and every nonzero input element times its nonzero weights is counted
   (for Conv: the convolution of the binarised input with the binarised kernel, summed).
-- activations: output elements of Relu nodes (one comparison each).
+- activations: output elements of Relu nodes (one comparison each); `relu_outputs` lists them per Relu
+  node in graph order (the i-th Relu activates the i-th MAC layer's output in the models exported here).
+- inputs / outputs: elements per sample of each MAC layer's input and output tensors.
 Biases are not counted as MACs (as in NeuroBench). Pooling, reshapes and the like are not counted.
 Difference from NeuroBench's Dense for Conv: NeuroBench convolves an all-ones input inside the
 layer's zero padding, so padded positions drop out; ours counts the full kernel at every output
@@ -77,9 +79,18 @@ def _layers(model) -> tuple[list[dict[str, Any]], int]:
             dense = _per_sample(shapes[node.output[0]]) * int(np.prod(w.shape[1:]))
         found.append({"name": name, "op": node.op_type, "input": node.input[0], "weight": wmat,
                       "attrs": a, "weights": int(w.size), "nonzero_weights": int(np.count_nonzero(w)),
-                      "dense_macs": int(dense)})
-    relu = sum(_per_sample(shapes[n.output[0]]) for n in model.graph.node if n.op_type == "Relu")
-    return found, int(relu)
+                      "dense_macs": int(dense), "inputs": _elements(shapes, node.input[0]),
+                      "outputs": _elements(shapes, node.output[0])})
+    relu = [_per_sample(shapes[n.output[0]]) for n in model.graph.node if n.op_type == "Relu"]
+    return found, relu
+
+
+def _elements(shapes: dict[str, list], name: str) -> int | None:
+    """Elements per sample of tensor `name`, or None where its shape is not inferred."""
+    try:
+        return _per_sample(shapes[name])
+    except (KeyError, ValueError):
+        return None
 
 
 def _effective(layer: dict[str, Any], x: np.ndarray) -> float:
@@ -136,12 +147,13 @@ def ann_macs_from_onnx(path: str | os.PathLike, inputs: np.ndarray | None = None
         for la in layers:
             la["effective_macs"] = _effective(la, fetched[la["input"]])
             effective.append(la["effective_macs"])
-    out_layers = [{k: la[k] for k in ("name", "op", "weights", "nonzero_weights", "dense_macs")}
+    out_layers = [{k: la[k] for k in ("name", "op", "weights", "nonzero_weights", "dense_macs", "inputs", "outputs")}
                   | {"effective_macs": la.get("effective_macs")} for la in layers]
     return {"source": str(path), "layers": out_layers,
             "dense_macs": int(sum(la["dense_macs"] for la in layers)),
             "effective_macs": float(sum(effective)) if effective is not None else None,
-            "activations": relu, "parameters": int(sum(la["weights"] for la in layers)),
+            "activations": int(sum(relu)), "relu_outputs": relu,
+            "parameters": int(sum(la["weights"] for la in layers)),
             "samples": int(inputs.shape[0]) if inputs is not None else 0}
 
 
@@ -150,8 +162,35 @@ def ann_macs_from_sizes(sizes: list[int]) -> dict[str, Any]:
     used when no trained ANN is given. Effective MACs need activations and are left unknown."""
     layers = [{"name": f"fc{i + 1}", "op": "Gemm", "weights": sizes[i] * sizes[i + 1],
                "nonzero_weights": sizes[i] * sizes[i + 1], "dense_macs": sizes[i] * sizes[i + 1],
-               "effective_macs": None} for i in range(len(sizes) - 1)]
+               "inputs": sizes[i], "outputs": sizes[i + 1], "effective_macs": None}
+              for i in range(len(sizes) - 1)]
     return {"source": f"same-topology ReLU MLP {'-'.join(map(str, sizes))} (dense MACs from layer sizes)",
             "layers": layers, "dense_macs": int(sum(la["dense_macs"] for la in layers)),
-            "effective_macs": None, "activations": int(sum(sizes[1:-1])),
+            "effective_macs": None, "activations": int(sum(sizes[1:-1])), "relu_outputs": list(sizes[1:-1]),
+            "parameters": int(sum(la["weights"] for la in layers)), "samples": 0}
+
+
+def ann_macs_from_topology(topo) -> dict[str, Any]:
+    """Dense MACs of the same-topology ReLU network of a Topology with conv or recurrent layers (an
+    input population has no ANN counterpart: the ANN takes the input values themselves). Per layer:
+    dense n_in x n_out; conv output elements x C_in/groups x kernel size (as `ann_macs_from_onnx` counts
+    Conv, padding included); dense_rec (n_in + n_out) x n_out per sample (an Elman layer evaluated once).
+    Effective MACs need activations and are left unknown."""
+    layers = []
+    conns = [c for c in topo.connections if c.kind != "input"]
+    for conn in conns:
+        if conn.kind == "conv":
+            dense = conn.n_out * int(np.prod(conn.mask.shape[1:]))
+            op = "Conv"
+        else:
+            dense = conn.n_in * conn.n_out + (conn.n_out * conn.n_out if conn.recurrent else 0)
+            op = "Gemm"
+        layers.append({"name": conn.name, "op": op, "weights": int(conn.stored_weights),
+                       "nonzero_weights": int(conn.stored_weights), "dense_macs": int(dense),
+                       "inputs": int(conn.n_in), "outputs": int(conn.n_out), "effective_macs": None})
+    kinds = "-".join(c.kind for c in conns)
+    relu = [c.n_out for c in conns[:-1]]
+    return {"source": f"same-topology ReLU network ({kinds}; dense MACs from the layer geometry)",
+            "layers": layers, "dense_macs": int(sum(la["dense_macs"] for la in layers)),
+            "effective_macs": None, "activations": int(sum(relu)), "relu_outputs": relu,
             "parameters": int(sum(la["weights"] for la in layers)), "samples": 0}

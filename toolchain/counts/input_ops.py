@@ -4,6 +4,8 @@
   once per classification (at the first step; the layer holds the result as a current).
 - "graded_every_step": the same ops at every step.
 - "spikes": one accumulate (AC) per input spike per nonzero fan-out.
+- an `input` population (lava-dl's input layer, under "bias" or "spikes"): no synapses, so no ops
+  (kind "none"); its neurons are driven by the bias or the spikes themselves.
 
 NeuroBench's SynapticOperations counts an analog (non-{-1, 0, 1}) first-layer input as MACs at every
 call of the layer, so "graded_every_step" equals its Effective_MACs and "graded_once" is 1/num_steps
@@ -16,21 +18,22 @@ import numpy as np
 
 
 def input_layer_ops(topo, sim) -> tuple[np.ndarray, str]:
-    """(ops int64 [B, T], kind): kind "graded" (MAC-like) or "binary" (AC)."""
-    fanout = topo.fanouts[0]
+    """(ops int64 [B, T], kind): kind "graded" (MAC-like), "binary" (AC) or "none" (no synapses)."""
+    conn = topo.connections[0]
     x = np.asarray(sim.input)
-    T = topo.num_steps
+    B, T = x.shape[0], topo.num_steps
+    if conn.kind == "input":
+        return np.zeros((B, T), dtype=np.int64), "none"
     if topo.graded:
         if x.ndim != 2:
             raise ValueError(f"graded input must be [B, n_in], got shape {x.shape}")
-        per_send = (x != 0).astype(np.float64) @ fanout.astype(np.float64)  # exact: < 2**53
-        ops = np.zeros((x.shape[0], T), dtype=np.int64)
+        per_send = conn.ops(x)  # [B]
+        ops = np.zeros((B, T), dtype=np.int64)
         if topo.encoding == "graded_once":
-            ops[:, 0] = per_send.astype(np.int64)
+            ops[:, 0] = per_send
         else:
-            ops[:] = per_send.astype(np.int64)[:, None]
+            ops[:] = per_send[:, None]
         return ops, "graded"
-    if x.ndim != 3:
+    if x.ndim < 3:
         raise ValueError(f"spike input must be [B, T, n_in], got shape {x.shape}")
-    ops = x.astype(np.float64) @ fanout.astype(np.float64)
-    return ops.astype(np.int64), "binary"
+    return conn.ops(x.reshape(B * T, -1)).reshape(B, T), "binary"

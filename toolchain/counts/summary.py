@@ -14,10 +14,10 @@ from toolchain.counts.membrane import membrane_updates
 from toolchain.counts.neurons import neuron_updates
 from toolchain.counts.sparsity import activation_sparsity
 from toolchain.counts.spikes import spike_counts
-from toolchain.counts.synops import dense_synops, effective_synops
+from toolchain.counts.synops import dense_synops, effective_synops, recurrent_synops
 
 SENT = {"graded_once": "once per classification", "graded_every_step": "at every step",
-        "spikes": "as binary spikes"}
+        "spikes": "as binary spikes", "bias": "as a per-clip bias of the input population (nothing sent)"}
 
 
 def clip_stats(per_clip_step: np.ndarray) -> dict[str, Any]:
@@ -47,18 +47,23 @@ def count_classification(topo, sim, membrane: list[np.ndarray] | None = None) ->
         membrane = (getattr(sim, "meta", None) or {}).get("v")
     spikes = spike_counts(sim)
     eff, kinds = effective_synops(topo, sim)
+    rec = recurrent_synops(topo, sim)
     dense = dense_synops(topo)
     neurons = neuron_updates(topo, sim)
     mem = membrane_updates(membrane) if membrane is not None else None
     layers = []
-    for i, mask in enumerate(topo.masks):
-        n_out, n_in = mask.shape
+    for i, conn in enumerate(topo.connections):
+        n_out, n_in = conn.n_out, conn.n_in
         sp = clip_stats(spikes[i])
         layers.append({
-            "name": topo.names[i], "n_in": int(n_in), "n_out": int(n_out), "op_kind": kinds[i],
-            "synapses": int(mask.size), "nonzero_synapses": int(topo.fanouts[i].sum()),
+            "name": topo.names[i], "kind": conn.kind, "n_in": int(n_in), "n_out": int(n_out), "op_kind": kinds[i],
+            "synapses": int(conn.synapses), "nonzero_synapses": int(conn.nonzero_synapses),
+            "stored_weights": int(conn.stored_weights), "nonzero_weights": int(conn.nonzero_weights),
+            "reachable_neurons": int(conn.reachable),
             "spikes": sp, "spike_rate": sp["mean"] / (n_out * T),
             "effective_synops": clip_stats(eff[i]),
+            "recurrent_synops": clip_stats(rec[i]) if rec[i] is not None else None,
+            "nonzero_recurrent_synapses": int(conn.rec_fanout.sum()) if conn.recurrent else 0,
             "dense_synops": int(dense[i].sum()), "dense_synops_per_step": [int(v) for v in dense[i]],
             "neuron_updates": int(neurons[i]["total"].sum()),
             "active_neuron_updates": clip_stats(neurons[i]["active"]),
@@ -71,9 +76,14 @@ def count_classification(topo, sim, membrane: list[np.ndarray] | None = None) ->
         "input_events": float(events.mean() * (T if topo.encoding == "graded_every_step" else 1)),
         "ops": layers[0]["effective_synops"]["mean"],
     }
+    # split each layer into its feed-forward ops (of its op kind) and its recurrent ones (ACs: the
+    # layer's own spikes are binary, whatever its input is; NeuroBench decides by the input values)
+    rec = [la["recurrent_synops"]["mean"] if la["recurrent_synops"] else 0.0 for la in layers]
+    ff = [la["effective_synops"]["mean"] - r for la, r in zip(layers, rec)]
     totals = {
-        "effective_synops_graded": sum(la["effective_synops"]["mean"] for la in layers if la["op_kind"] == "graded"),
-        "effective_synops_binary": sum(la["effective_synops"]["mean"] for la in layers if la["op_kind"] == "binary"),
+        "effective_synops_graded": sum(f for f, la in zip(ff, layers) if la["op_kind"] == "graded"),
+        "effective_synops_binary": sum(f for f, la in zip(ff, layers) if la["op_kind"] == "binary") + sum(rec),
+        "recurrent_synops": sum(rec),
         "dense_synops": sum(la["dense_synops"] for la in layers),
         "spikes": sum(la["spikes"]["mean"] for la in layers),
         "neuron_updates": sum(la["neuron_updates"] for la in layers),

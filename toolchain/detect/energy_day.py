@@ -85,7 +85,7 @@ def _lower_bound_reason(profile, side: str, chips, static) -> str | None:
 
 def _row(name: str, side: str, priced: dict, profile, units_per_day: float, listening_s: float,
          units_per_second: float, battery_j: float) -> dict:
-    static_c = (priced.get("components_J") or {}).get("static", [0.0, 0.0])
+    static_c = ((priced.get("components") or {}).get("static") or {}).get("J") or [0.0, 0.0]
     per = [priced["total_J"][0] - static_c[0], priced["total_J"][1] - static_c[1]]
     chips = priced.get("chips")
     static = profile.get("power.static_per_chip") if side == "snn" else None
@@ -104,7 +104,7 @@ def _row(name: str, side: str, priced: dict, profile, units_per_day: float, list
     else:
         dominant = "neither (ranges overlap)"
     return {
-        "profile": name, "side": side, "title": profile.title, "kind": profile.kind,
+        "profile": name, "side": side, "model": priced.get("model"), "title": profile.title, "kind": profile.kind,
         "energy_per_classification_J": per, "classifications_per_day": units_per_day,
         "classification_J_per_day": class_day, "static_W": None if static_day is None else [static.lo, static.hi],
         "chips": chips, "static_J_per_day": static_day, "total_J_per_day": total,
@@ -149,9 +149,11 @@ def energy_per_day(report: dict, profiles: list, units_per_second: float, *, dut
     listening = duty_cycle * SECONDS_PER_DAY
     n = listening * units_per_second
     battery_j = battery_wh * WH
-    rows = [_row(name, side, priced, by_name[name], n, listening, units_per_second, battery_j)
-            for side, table in (("snn", report["snn_energy"]), ("ann", report["ann_energy"]))
-            for name, priced in table.items()]
+    policy = report.get("input_policy", "zeros_skipped")
+    priced_all = [priced for per_model in report["energy"][policy].values() for priced in per_model.values()]
+    deployed = [p for p in priced_all if p["side"] == "snn" and p["model"] == "snn_deployed"]
+    rows = [_row(p["profile"], p["side"], p, by_name[p["profile"]], n, listening, units_per_second, battery_j)
+            for p in deployed + [p for p in priced_all if p["side"] == "ann"]]
     swamps = [_swamping(s, a) for s in rows if s["side"] == "snn" and s["static_J_per_day"] is not None
               for a in rows if a["side"] == "ann"]
     return {"label": report.get("label"), "duty_cycle": duty_cycle, "listening_hours_per_day": listening / 3600,

@@ -131,10 +131,13 @@ def truncation_problem(rec: Recording, frames_read: int, error: str | None) -> P
     if frames_read >= rec.declared and error is None:
         return None
     name = str(rec.path)
-    why = f"decoding stopped after {frames_read} frames ({error})" if error else f"the file holds {frames_read}"
+    why = f"decoding stopped after {frames_read} frames ({error})" if error is not None else f"the file holds {frames_read}"
     return Problem(name, "truncated", f"{name}: truncated: header declares {rec.declared} frames "
                    f"({rec.declared / rec.sample_rate:.1f} s), {why}",
                    action=f"processed the {frames_read} frames present ({frames_read / rec.sample_rate:.1f} s)")
+
+
+RETRY_FRAMES = 1024  # read size after a failed large read
 
 
 class BlockReader:
@@ -165,26 +168,32 @@ class BlockReader:
         self.nonfinite = 0
 
     def _raw_blocks(self) -> Iterator[np.ndarray]:
+        """The first channel in blocks; when decoding fails (a truncated FLAC fails a whole large read),
+        the rest is retried from where it stopped in small reads, so every decodable frame is kept."""
         import soundfile as sf
 
         pcm16 = self.rec.subtype == "PCM_16"
-        try:
-            with sf.SoundFile(str(self.rec.path)) as fh:
-                while True:
-                    self.max_read_frames = max(self.max_read_frames, self.block)
-                    raw = fh.read(self.block, dtype="int16" if pcm16 else "float64", always_2d=True)
-                    if raw.shape[0] == 0:
-                        return
-                    x = raw[:, 0].astype(np.float64) / PCM16_SCALE if pcm16 else np.array(raw[:, 0], dtype=np.float64)
-                    if not pcm16:
-                        bad = ~np.isfinite(x)
-                        if bad.any():
-                            self.nonfinite += int(bad.sum())
-                            x[bad] = 0.0
-                    self.frames_read += x.shape[0]
-                    yield x
-        except (sf.SoundFileError, RuntimeError) as exc:
-            self.error = f"{exc.__class__.__name__}: {str(exc).split(': ', 1)[-1]}"
+        for block in (self.block, RETRY_FRAMES) if self.block > RETRY_FRAMES else (self.block,):
+            self.error = None
+            try:
+                with sf.SoundFile(str(self.rec.path)) as fh:
+                    if self.frames_read:
+                        fh.seek(self.frames_read)
+                    while True:
+                        self.max_read_frames = max(self.max_read_frames, block)
+                        raw = fh.read(block, dtype="int16" if pcm16 else "float64", always_2d=True)
+                        if raw.shape[0] == 0:
+                            return
+                        x = raw[:, 0].astype(np.float64) / PCM16_SCALE if pcm16 else np.array(raw[:, 0], dtype=np.float64)
+                        if not pcm16:
+                            bad = ~np.isfinite(x)
+                            if bad.any():
+                                self.nonfinite += int(bad.sum())
+                                x[bad] = 0.0
+                        self.frames_read += x.shape[0]
+                        yield x
+            except (sf.SoundFileError, RuntimeError) as exc:
+                self.error = f"{exc.__class__.__name__}: {str(exc).split(': ', 1)[-1] or 'decoding failed'}"
 
     def __iter__(self) -> Iterator[np.ndarray]:
         if self.up == self.down:

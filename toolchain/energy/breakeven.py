@@ -1,88 +1,86 @@
-"""The spike rate at which the SNN and the ANN cost the same energy per classification.
+"""Break-even: at which spike rate the SNN would cost what the ANN costs, repriced in full at each rate.
 
-Model: the SNN's energy is split into terms that scale with spiking activity (deeper layers'
-synaptic ops and their weight reads, spike routing) and terms that do not (the input layer's
-ops, neuron updates, static power). If every LIF layer fired at the same rate r (spikes per neuron
-per step), the scaling part would be r times its value at r = 1 (every neuron spiking every step:
-each layer l >= 2 then performs num_steps x nonzero synapses ops and emits n_l x num_steps spikes):
+Rate r = spikes per neuron per step of every LIF layer. At rate r the SNN's workload is
+`toolchain.counts.workload.snn_at_rate(work, r)`: the hidden layers' ops, spikes, active neuron updates
+and weight fetches scale with r, the input layer does not. It is priced in full at each rate, so
+latency, and with it static energy, grows with activity on a chip whose step lasts as long as its
+busiest core. E_snn(r) is non-decreasing in r; the break-even rate solves E_snn(r) = E_ann on [0, 1]
+by bisection.
 
-    E_snn(r) = F + r * S1,        r* = (E_ann - F) / S1
-
-with ranges from the constants: r* lo = (E_ann lo - F hi) / S1 hi, r* hi = (E_ann hi - F lo) / S1 lo.
-When both sides are priced on the same profile (like for like), the same constants apply to both,
-so the ends are taken together instead: r* = (E_ann - F) / S1 at the all-low and at the all-high
-constants, the range spanning the two. r* <= 0 means no spike rate breaks even (the rate-independent costs alone exceed the ANN). The
-measured rate is the mean rate of the layers whose spikes drive synaptic ops (all but the last).
-Static power is held at its measured value (latency's dependence on r is ignored).
+Ranges: on the same basis the same constants apply to both sides, so the ends are taken together
+(E_snn lo against E_ann lo, hi against hi); otherwise the range is the widest: E_snn hi = E_ann lo
+gives the low rate, E_snn lo = E_ann hi the high one.
+Statements: "no break-even rate in [0, 1]: ..." when the SNN costs more than the ANN even at rate 0,
+or less even at rate 1 (at every end); else the rate range. E_snn at rate 0 and at rate 1 are reported.
 """
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-from toolchain.energy.price import price_snn
+from toolchain.counts.workload import snn_at_rate
+from toolchain.energy.price import price
+
+ITERATIONS = 24  # bisection steps: the rate to about 6e-8
 
 
-def measured_rate(counts: dict[str, Any]) -> float | None:
-    """Spikes per neuron per step of the layers that drive synaptic ops (all LIF layers but the last)."""
-    hidden = counts["layers"][:-1]
+def measured_rate(work: dict[str, Any]) -> float | None:
+    """Spikes per neuron per step of the layers whose spikes drive synaptic ops (all LIF layers but the last)."""
+    hidden = work["layers"][:-1]
     if not hidden:
         return None
-    spikes = sum(la["spikes"]["mean"] for la in hidden)
-    return spikes / (sum(la["n_out"] for la in hidden) * counts["num_steps"])
+    return sum(la["spikes"] for la in hidden) / (sum(la["n_out"] for la in hidden) * work["num_steps"])
 
 
-def counts_at_rate_one(counts: dict[str, Any]) -> dict[str, Any]:
-    """The counts if every LIF neuron spiked at every step (only the rate-scaling entries change)."""
-    T = counts["num_steps"]
-    out = copy.deepcopy(counts)
-    for i, la in enumerate(out["layers"]):
-        la["spikes"]["mean"] = float(la["n_out"] * T)
-        if i > 0:
-            la["effective_synops"]["mean"] = float(la["nonzero_synapses"] * T)
-    return out
+class RateCurve:
+    """E_snn(r) [lo, hi] of one SNN workload on one profile under one policy, memoised per rate."""
+
+    def __init__(self, work: dict[str, Any], profile, policy: str, mapping: dict[str, Any] | None):
+        self.work, self.profile, self.policy, self.mapping = work, profile, policy, mapping
+        self._cache: dict[float, list[float]] = {}
+
+    def __call__(self, rate: float) -> list[float]:
+        if rate not in self._cache:
+            self._cache[rate] = price(snn_at_rate(self.work, rate), self.profile, self.policy,
+                                      self.mapping)["total_J"]
+        return self._cache[rate]
+
+    def solve(self, end: int, target: float) -> float | None:
+        """The rate where end `end` (0 lo, 1 hi) of E_snn equals `target`, or None outside [0, 1]."""
+        if self(0.0)[end] >= target or self(1.0)[end] <= target:
+            return None
+        lo, hi = 0.0, 1.0
+        for _ in range(ITERATIONS):
+            mid = (lo + hi) / 2
+            if self(mid)[end] < target:
+                lo = mid
+            else:
+                hi = mid
+        return (lo + hi) / 2
 
 
-def _split(priced: dict[str, Any]) -> tuple[list[float], list[float]]:
-    fixed, scaling = [0.0, 0.0], [0.0, 0.0]
-    for t in priced["terms"]:
-        acc = scaling if t["scales_with_rate"] else fixed
-        acc[0] += t["energy_J"][0]
-        acc[1] += t["energy_J"][1]
-    return fixed, scaling
-
-
-def breakeven(counts: dict[str, Any], snn_priced: dict[str, Any], snn_profile, ann_priced: dict[str, Any],
-              mapping: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Break-even spike rate [lo, hi] of the SNN (priced on `snn_profile`) against one priced ANN."""
-    rate = measured_rate(counts)
-    fixed, _ = _split(snn_priced)
-    _, s1 = _split(price_snn(counts_at_rate_one(counts), snn_profile, mapping))
-    e_ann = ann_priced["total_J"]
-    out = {"snn_profile": snn_priced["profile"], "ann_profile": ann_priced["profile"],
-           "like_for_like": snn_priced["profile"] == ann_priced["profile"],
-           "measured_rate": rate, "fixed_J": fixed, "per_unit_rate_J": s1, "ann_J": e_ann,
-           "snn_J": snn_priced["total_J"]}
-    if rate is None or s1[0] <= 0:
-        out.update(breakeven_rate=None, verdict="no hidden spiking layer: the break-even rate is undefined")
-        return out
-    if out["like_for_like"]:
-        lo, hi = sorted((e_ann[k] - fixed[k]) / s1[k] for k in (0, 1))
+def breakeven(curve: RateCurve, ann_J: list[float], same_basis: bool) -> dict[str, Any]:
+    """Break-even of the SNN behind `curve` against an ANN costing `ann_J` [lo, hi] J per classification."""
+    e0, e1 = curve(0.0), curve(1.0)
+    ends = [(0, 0), (1, 1)] if same_basis else [(1, 0), (0, 1)]  # (SNN end, ANN end) per rate end
+    found: list[float | str] = []
+    for s, a in ends:
+        r = curve.solve(s, ann_J[a])
+        found.append(r if r is not None else ("<0" if e0[s] >= ann_J[a] else ">1"))
+    out = {"measured_rate": measured_rate(curve.work), "snn_J_at_rate0": e0, "snn_J_at_rate1": e1,
+           "ann_J": list(ann_J), "ends_taken_together": same_basis, "per_end": found}
+    if all(r == "<0" for r in found):
+        out.update(breakeven_rate=None, statement="no break-even rate in [0, 1]: the SNN costs more than the ANN "
+                                                  "even with no hidden spikes (rate 0)")
+    elif all(r == ">1" for r in found):
+        out.update(breakeven_rate=None, statement="no break-even rate in [0, 1]: the SNN costs less than the ANN "
+                                                  "even if every neuron spiked at every step (rate 1)")
     else:
-        lo = (e_ann[0] - fixed[1]) / s1[1]
-        hi = (e_ann[1] - fixed[0]) / s1[0]
-    out["breakeven_rate"] = [max(lo, 0.0), max(hi, 0.0)]
-    if hi <= 0:
-        verdict = ("no spike rate breaks even: the rate-independent costs (input layer, neuron updates, static) "
-                   "alone exceed the ANN")
-    elif lo > 1:
-        verdict = "SNN estimated cheaper at every possible rate (break-even above 1 spike per neuron per step)"
-    elif rate <= lo:
-        verdict = f"SNN estimated cheaper: measured rate {rate:.4f} is below the break-even range"
-    elif rate >= hi:
-        verdict = f"ANN estimated cheaper: measured rate {rate:.4f} is above the break-even range"
-    else:
-        verdict = f"undecided: measured rate {rate:.4f} lies inside the break-even range"
-    out["verdict"] = verdict
+        nums = [0.0 if r == "<0" else 1.0 if r == ">1" else r for r in found]
+        lo, hi = min(nums), max(nums)
+        text = (f"break-even at {lo:.4g} spikes per neuron per step" if hi - lo < 1e-9 else
+                f"break-even between {lo:.4g} and {hi:.4g} spikes per neuron per step")
+        if any(isinstance(r, str) for r in found):
+            text += " (at one end of the constants' ranges there is none in [0, 1])"
+        out.update(breakeven_rate=[lo, hi], statement=text)
     return out

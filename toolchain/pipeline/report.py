@@ -121,14 +121,17 @@ def build_report(work: Path, inputs: dict[str, Path], cfg: dict, runs: list[str]
     _plot_training(histories, work / "training_curves.png")
     _plot_rates(quant["evaluation"], work / "firing_rates.png")
     _plot_raster(scores, ev["raster_clip"], work / "raster.png")
-    with atomic_path(work / "energy.png") as tmp:
-        tmp.write_bytes((inputs["energy"] / "energy.png").read_bytes())
+    for name in ("energy.png", "front.png"):
+        with atomic_path(work / name) as tmp:
+            tmp.write_bytes((inputs["energy"] / name).read_bytes())
+    energy_headline = _json(inputs["energy"] / "manifest.json")["summary"]["headline"]
 
     source = cfg["data"]["path"] or (f"synthetic (neurodeploy data synth, {cfg['data']['synth_clips']} clips, "
                                      f"seed {cfg['data']['synth_seed']})")
     md = ["# neurodeploy report", "",
           f"Data: {source} — {data['clips']} clips, {data['positive_fraction']:.1%} positive, "
           f"{data['skipped']} skipped. Held-out clips: {ev['held_out_clips']} ({ev['selection']}).", "",
+          f"**Energy (estimate):** {energy_headline}", "",
           "## Accuracy on the same held-out clips", "",
           "| model | kind | ROC AUC [95 % bootstrap CI] | accuracy | clips | same split | learning failure |",
           "|---|---|---|---|---|---|---|"]
@@ -163,14 +166,14 @@ def build_report(work: Path, inputs: dict[str, Path], cfg: dict, runs: list[str]
                f"quantisation instead ({nv['input_bits']}-bit input, weight bits {nv['weight_bits']}): held-out AUC "
                f"{nv['auc_quantised']:.4f} (float {nv['auc_float']:.4f}); its IR and report are in `netx_variant/`.", ""]
     energy_md = (inputs["energy"] / "energy.md").read_text()
-    energy_md = re.sub(r"^# ", "## ", energy_md, flags=re.M)
-    energy_md = re.sub(r"^## (?!Energy per classification)", "### ", energy_md, flags=re.M)
+    energy_md = re.sub(r"^(#{1,3}) ", r"#\1 ", energy_md, flags=re.M)  # one level down: a section of this report
     md += energy_md.splitlines()
-    md += ["", "![energy per classification](energy.png)", ""]
+    md += ["", "![energy per classification](energy.png)", "", "![accuracy against energy](front.png)", ""]
     text = _relative_paths("\n".join(md) + "\n", work.parent)
     write_text(work / "report.md", text)
     write_text(work / "report.html", markdown_to_html(text, work))
-    return {"auc": {k: v.get("auc") for k, v in ev["models"].items()}, "verified": ver["ok"]}
+    return {"auc": {k: v.get("auc") for k, v in ev["models"].items()}, "verified": ver["ok"],
+            "energy_headline": energy_headline}
 
 
 def _relative_paths(text: str, out: Path) -> str:

@@ -206,33 +206,40 @@ def _stage_evaluate(cfg: dict, out: Path, runs: list[str], deploy: str):
                  "held-out AUCs with confidence intervals; the deployed network on the emulator")
 
 
-def _stage_energy(cfg: dict, out: Path, ann: str | None):
+ANN_TITLES = {"ann_mlp": "the ANN MLP", "cnn": "the CNN"}
+
+
+def _stage_energy(cfg: dict, out: Path, anns: dict[str, str], deploy: str, skipped: dict[str, str]):
+    """anns: ANN run name -> kind, priced on the deployed SNN's input; skipped: run -> why it is not."""
     def run(work: Path, inputs: dict) -> dict:
-        from export.onnx_export import onnx_input_shape
         from hardware_profiles import list_profiles, load_profile
-        from toolchain.counts import ann_macs_from_onnx
         from toolchain.deploy.features import select_features
         from toolchain.energy import write_report
         from toolchain.energy.analyse import analyse
 
         ir, net = _load_q(inputs["quantize"])
         sel = select_features(ir.metadata, data_path(cfg, out), cfg["energy"]["clips"], progress=False)
-        ann_counts, check = None, None
-        if ann is not None:
-            onnx_path = inputs["export"] / f"{ann}.onnx"
-            ann_counts = ann_macs_from_onnx(onnx_path, sel.x.astype(np.float32).reshape(len(sel.x), *onnx_input_shape(onnx_path)))
-            check = json.loads((inputs["export"] / "manifest.json").read_text())["summary"]["onnx"][ann]["check"]
+        ev = json.loads((inputs["evaluate"] / "evaluate.json").read_text())["models"]
+        aucs = {"snn_deployed": ev[f"{deploy}_loihi"]["auc"], "snn_float": ev[deploy]["auc"],
+                **{name: ev[name]["auc"] for name in anns}}
+        onnx = json.loads((inputs["export"] / "manifest.json").read_text())["summary"]["onnx"] if anns else {}
+        kinds = list(anns.values())
+        specs = [{"model": name, "onnx": inputs["export"] / onnx[name]["file"], "check": onnx[name]["check"],
+                  "title": ANN_TITLES.get(kind, f"the ANN {name}") + (f" ({name})" if kinds.count(kind) > 1 else "")}
+                 for name, kind in anns.items()]
         profiles = [load_profile(p) for p in (cfg["energy"]["profiles"] or list_profiles())]
-        report = analyse(ir, sel.x, profiles=profiles, float_net=net, ann_counts=ann_counts, onnx_check=check,
-                         network={"data": sel.note, "ann_baseline": ann or "same-topology ReLU MLP"})
+        report = analyse(ir, sel.x, profiles=profiles, float_net=net, anns=specs, aucs=aucs,
+                         network={"data": sel.note, "ann_baselines": list(anns) or ["same-topology ReLU MLP"],
+                                  "not_compared": skipped})
         write_report(report, work)
-        return {"snn_total_J": {k: v["total_J"] for k, v in report["snn_energy"].items()},
-                "ann_total_J": {k: v["total_J"] for k, v in report["ann_energy"].items()},
+        keep = ("snn_profile", "ann_model", "ann_profile", "basis", "verdict", "snn_energy_j", "ann_energy_j")
+        return {"headline": report["headline"],
+                "comparisons": [{k: c[k] for k in keep} for c in report["comparisons"] if c["basis"] != "unlike"],
                 "chips": {k: v["chips"] for k, v in report["mapping"].items()}}
 
-    deps = ("quantize", "data") + (("export",) if ann else ())
-    return Stage("energy", run, deps, {"energy": cfg["energy"], "ann": ann},
-                 "operation counts, chip mapping and energy per classification (estimates)")
+    deps = ("quantize", "data", "evaluate") + (("export",) if anns else ())
+    return Stage("energy", run, deps, {"energy": cfg["energy"], "anns": anns, "skipped": skipped},
+                 "operation counts on one shared input, chip mapping, energy per classification (estimates)")
 
 
 def _stage_report(cfg: dict, runs: list[str], deploy: str):
@@ -250,11 +257,14 @@ def build_stages(cfg: dict, out: Path, run_cfgs: dict[str, dict]) -> list[Stage]
     runs = list(cfg["runs"])
     deploy = cfg["deploy"]["run"]
     ann_runs = [n for n in runs if run_cfgs[n]["model"]["kind"] != "snn"]
-    ann_energy = next((n for n in ann_runs if run_cfgs[n]["model"]["kind"] == "ann_mlp"), None)
+    rep = run_cfgs[deploy]["representation"]
+    priced = {n: run_cfgs[n]["model"]["kind"] for n in ann_runs if run_cfgs[n]["representation"] == rep}
+    skipped = {n: f"trained on another representation ({run_cfgs[n]['representation']}) than the deployed SNN "
+                  f"({rep}): it cannot be counted on the same input" for n in ann_runs if n not in priced}
     stages = [_stage_data(cfg, out)]
     stages += [_stage_train(cfg, out, n, run_cfgs[n]) for n in runs]
     stages += [_stage_quantize(cfg, deploy), _stage_export(cfg, deploy, ann_runs), _stage_verify(cfg, out),
-               _stage_evaluate(cfg, out, runs, deploy), _stage_energy(cfg, out, ann_energy),
+               _stage_evaluate(cfg, out, runs, deploy), _stage_energy(cfg, out, priced, deploy, skipped),
                _stage_report(cfg, runs, deploy)]
     return stages
 
