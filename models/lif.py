@@ -1,12 +1,20 @@
 """A whole-sequence Leaky (LIF) layer with a hand-written backward pass.
 
-`leaky_sequence(current, beta, threshold, slope, reset, num_steps)` runs one layer of snntorch
-`Leaky` neurons (reset_delay=True, fast-sigmoid surrogate) over all time steps in one call and
-returns its spikes [T, B, n]. It computes exactly what a per-step snntorch loop computes:
+`leaky_sequence(current, beta, threshold, slope, reset, num_steps, weight_rec=None)` runs one
+layer of snntorch `Leaky` neurons (reset_delay=True, fast-sigmoid surrogate) over all time steps
+in one call and returns its spikes [T, B, n]. It computes exactly what a per-step snntorch loop
+computes:
 
     zero:      mem[t] = beta * (1 - s[t-1]) * mem[t-1] + I[t]
     subtract:  mem[t] = beta * mem[t-1] + I[t] - threshold * s[t-1]
     s[t] = 1 if mem[t] > threshold else 0                      (mem[-1] = 0, s[-1] = 0)
+
+With `weight_rec` V [n, n] the layer is recurrent (all to all, snntorch's RLeaky with a linear
+recurrent map): I[t] is replaced by I[t] + V @ s[t-1] (s[-1] = 0), and the gradient flows through
+the previous step's spikes (their surrogate), as in a per-step snntorch loop: walking back,
+dL/ds[t] gains V^T @ dL/dmem[t+1], and dL/dV = sum_t dL/dmem[t] s[t-1]^T is one matmul at the end.
+(snntorch's RLeaky "subtract" reset is exactly this; its "zero" reset also discards the step's
+input after a spike, which Loihi does not do: here "zero" means Leaky's zero reset on I + V s.)
 
 and the same gradients: the reset term is detached (as in snntorch), dS/dmem is the fast-sigmoid
 surrogate 1 / (slope * |mem - threshold| + 1)^2, and the gradient of a scalar beta sums over
@@ -14,8 +22,10 @@ steps, batch and neurons. Units: `current` and `threshold` in the same (arbitrar
 units; beta is the per-step decay factor, dimensionless in (0, 1].
 
 Why it is fast: the time loops are TorchScript functions writing into preallocated buffers (no
-per-step allocation, no per-step autograd nodes); the backward pass walks back once with
-g[t] = dL/ds[t] * surrogate(mem[t]) + beta * keep[t] * g[t+1]. A current of shape [1, B, n] is
+per-step allocation, no per-step autograd nodes); the backward pass computes the surrogate of
+every step in a few whole-tensor operations, then walks back once with
+g[t] = dL/ds[t] * surrogate(mem[t]) + beta * keep[t] * g[t+1] (one fused operation per step
+for a feed-forward layer). A current of shape [1, B, n] is
 held constant over the T steps (the "dc" input of layer 1), so W1 @ x is computed once instead
 of T times, and its gradient is the sum over steps. On the CPU the loops run on
 `scan_threads(B * n)` threads: each step is a handful of small element-wise ops, and
@@ -57,15 +67,19 @@ def _threads_for(tensor: Tensor) -> Iterator[None]:
 
 @torch.jit.script
 def _scan_forward(current: Tensor, beta: float, threshold: float, subtract: bool,
-                  num_steps: int) -> Tuple[Tensor, Tensor]:
-    """Membrane potentials and spikes [T, B, n] for `current` [T or 1, B, n]."""
+                  num_steps: int, weight_rec: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
+    """Membrane potentials and spikes [T, B, n] for `current` [T or 1, B, n] (and V, if any)."""
     shape = [num_steps] + current.shape[1:]
     mem = torch.empty(shape, dtype=current.dtype, device=current.device)
     spk = torch.empty(shape, dtype=current.dtype, device=current.device)
     keep = torch.empty(current.shape[1:], dtype=current.dtype, device=current.device)
+    total = torch.empty(current.shape[1:], dtype=current.dtype, device=current.device)
     constant = current.size(0) == 1
     for t in range(num_steps):
         cur = current[0] if constant else current[t]
+        if weight_rec is not None and t > 0:
+            torch.addmm(cur, spk[t - 1], weight_rec.t(), out=total)
+            cur = total
         m = mem[t]
         if t == 0:
             m.copy_(cur)
@@ -81,72 +95,84 @@ def _scan_forward(current: Tensor, beta: float, threshold: float, subtract: bool
 
 
 @torch.jit.script
-def _scan_backward(grad_spk: Tensor, mem: Tensor, spk: Tensor, beta: float, threshold: float,
-                   slope: float, subtract: bool, constant: bool,
-                   need_beta: bool) -> Tuple[Tensor, Optional[Tensor]]:
-    """Gradients of the current ([1, B, n] summed over steps if `constant`) and of beta.
+def _scan_backward(grad: Tensor, grad_spk: Tensor, spk: Tensor, beta: float, subtract: bool,
+                   weight_rec: Optional[Tensor]) -> None:
+    """In place, walking back from the last step: grad[t] = dL/dmem[t] for every step.
 
-    Walks back from the last step with [B, n] scratch buffers: g[t] = dL/dmem[t] =
-    dL/ds[t] * surrogate(mem[t]) + beta * keep[t] * g[t+1] (keep = 1 for "subtract").
+    On entry `grad` holds dL/ds[t] * surrogate(mem[t]) (feed-forward) or the surrogate's
+    denominator (slope |mem[t] - threshold| + 1)^2 (recurrent: dL/ds[t] then includes
+    V^T g[t+1] and is only known during the walk). Each step adds the carry
+    beta * keep[t] * g[t+1] (keep = 1 - s[t] for "zero", 1 for "subtract").
     """
-    steps = mem.size(0)
-    grad = torch.empty_like(mem)  # g[t] for every step (the current's gradient when not constant)
-    scratch = torch.empty_like(mem[0])
-    keep = torch.empty_like(mem[0])
-    total = torch.zeros_like(mem[0])
+    steps = grad.size(0)
+    through = torch.empty_like(grad[0])
+    keep = torch.empty_like(grad[0])
     for t in range(steps - 1, -1, -1):
         g = grad[t]
-        torch.sub(mem[t], threshold, out=scratch)
-        scratch.abs_().mul_(slope).add_(1.0)
-        scratch.mul_(scratch)
-        torch.div(grad_spk[t], scratch, out=g)
+        if weight_rec is not None:
+            if t < steps - 1:
+                torch.addmm(grad_spk[t], grad[t + 1], weight_rec, out=through)
+                torch.div(through, g, out=g)
+            else:
+                torch.div(grad_spk[t], g, out=g)
         if t < steps - 1:
             if subtract:
                 g.add_(grad[t + 1], alpha=beta)
             else:
-                torch.mul(spk[t], -1.0, out=keep).add_(1.0)  # 1 - s[t]: the zero reset's carry
+                torch.mul(spk[t], -1.0, out=keep).add_(1.0)
                 g.addcmul_(keep, grad[t + 1], value=beta)
-        if constant:
-            total.add_(g)
-    grad_beta: Optional[Tensor] = None
-    if need_beta:
-        previous = mem[:-1] if subtract else mem[:-1] * (1.0 - spk[:-1])
-        grad_beta = (grad[1:] * previous).sum()
-    if constant:
-        return total.unsqueeze(0), grad_beta
-    return grad, grad_beta
+
+
+def _surrogate_denominator(mem: Tensor, threshold: float, slope: float) -> Tensor:
+    """(slope |mem - threshold| + 1)^2 for every step at once: dS/dmem = 1 / this."""
+    den = torch.sub(mem, threshold)
+    return den.abs_().mul_(slope).add_(1.0).square_()
 
 
 class _LeakySequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, current: Tensor, beta: Tensor, threshold: float, slope: float,
-                subtract: bool, num_steps: int) -> Tensor:
+                subtract: bool, num_steps: int, weight_rec: Optional[Tensor]) -> Tensor:
         beta_value = float(beta)
+        rec = None if weight_rec is None else weight_rec.detach()
         with _threads_for(current):
-            mem, spk = _scan_forward(current, beta_value, threshold, subtract, num_steps)
-        ctx.save_for_backward(mem, spk)
+            mem, spk = _scan_forward(current, beta_value, threshold, subtract, num_steps, rec)
+        ctx.save_for_backward(mem, spk, rec)
         ctx.params = (beta_value, threshold, slope, subtract, current.size(0) == 1)
         return spk
 
     @staticmethod
     def backward(ctx, grad_spk: Tensor):
-        mem, spk = ctx.saved_tensors
+        """Gradients of the current ([1, B, n] summed over steps if it was constant), of beta and
+        of V: the element-wise surrogate of all steps at once (all threads), then one walk back."""
+        mem, spk, rec = ctx.saved_tensors
         beta_value, threshold, slope, subtract, constant = ctx.params
-        need_current, need_beta = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        grad_spk = grad_spk.contiguous()
+        grad = _surrogate_denominator(mem, threshold, slope)
+        if rec is None:
+            torch.div(grad_spk, grad, out=grad)
         with _threads_for(mem):
-            grad_current, grad_beta = _scan_backward(grad_spk.contiguous(), mem, spk, beta_value,
-                                                     threshold, slope, subtract, constant, need_beta)
-        if grad_beta is not None:
-            grad_beta = grad_beta.reshape(()).to(mem.dtype)
-        return (grad_current if need_current else None), grad_beta, None, None, None, None
+            _scan_backward(grad, grad_spk, spk, beta_value, subtract, rec)
+        grad_beta = grad_rec = None
+        if ctx.needs_input_grad[1]:
+            previous = mem[:-1] if subtract else mem[:-1] * (1.0 - spk[:-1])
+            grad_beta = (grad[1:] * previous).sum().reshape(()).to(mem.dtype)
+        if rec is not None and ctx.needs_input_grad[6]:
+            n = mem.size(-1)
+            grad_rec = grad[1:].reshape(-1, n).t().mm(spk[:-1].reshape(-1, n))
+        grad_current = None
+        if ctx.needs_input_grad[0]:
+            grad_current = grad.sum(0, keepdim=True) if constant else grad
+        return grad_current, grad_beta, None, None, None, None, grad_rec
 
 
 def leaky_sequence(current: Tensor, beta: Tensor | float, threshold: float, slope: float,
-                   reset: str, num_steps: int) -> Tensor:
+                   reset: str, num_steps: int, weight_rec: Optional[Tensor] = None) -> Tensor:
     """Spikes [T, B, n] (float 0/1) of a Leaky layer driven by `current` [T, B, n] or [1, B, n].
 
     `beta` may be a 0-dim tensor requiring grad (learnable decay); `slope` is the fast-sigmoid
-    surrogate's slope k in dS/dU = 1 / (k |U - threshold| + 1)^2.
+    surrogate's slope k in dS/dU = 1 / (k |U - threshold| + 1)^2; `weight_rec` [n, n], if given,
+    adds V @ s[t-1] to the current of step t (an all-to-all recurrent layer; see module doc).
     """
     if reset not in RESETS:
         raise ValueError(f"reset must be one of {RESETS}, got {reset!r}")
@@ -154,5 +180,10 @@ def leaky_sequence(current: Tensor, beta: Tensor | float, threshold: float, slop
         raise ValueError(f"current must be [1 or {num_steps}, B, n], got {tuple(current.shape)}")
     if not isinstance(beta, Tensor):
         beta = torch.tensor(float(beta), dtype=current.dtype, device=current.device)
+    n = current.size(-1)
+    if weight_rec is not None and tuple(weight_rec.shape) != (n, n):
+        raise ValueError(f"weight_rec must be [{n}, {n}] for a current of {n} neurons, "
+                         f"got {tuple(weight_rec.shape)}")
     return _LeakySequence.apply(current.contiguous(), beta, float(threshold), float(slope),
-                                reset == "subtract", int(num_steps))
+                                reset == "subtract", int(num_steps),
+                                None if weight_rec is None else weight_rec.contiguous())

@@ -56,7 +56,8 @@ def test_unmappable_snntorch_networks_are_refused_naming_the_layer():
     import snntorch as snn
 
     cases = [
-        (nn.Sequential(nn.Linear(4, 3), snn.RLeaky(beta=0.9, linear_features=3)), "layer 1 .*recurrent"),
+        (nn.Sequential(nn.Linear(4, 3), snn.RLeaky(beta=0.9, linear_features=3, reset_mechanism="zero")),
+         "layer 1 .*RLeaky with reset_mechanism 'zero' and reset_delay=True"),
         (nn.Sequential(nn.Linear(4, 3), snn.Leaky(beta=torch.rand(3) * 0.5 + 0.2)), "layer 1 .*per-neuron beta"),
         (nn.Sequential(nn.Linear(4, 3), snn.Leaky(beta=0.9, threshold=torch.tensor([1.0, 2.0, 1.0]))),
          "layer 1 .*per-neuron threshold"),

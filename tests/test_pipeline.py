@@ -159,3 +159,43 @@ def test_representation_gap_is_a_paired_bootstrap_of_the_auc_difference():
     gap = auc_difference_with_ci(labels, good, poor, resamples=200)
     assert gap["diff"] > 0.2 and 0 < gap["ci"][0] < gap["diff"] < gap["ci"][1]
     assert auc_difference_with_ci(np.zeros(10), good[:10], poor[:10])["diff"] is None
+
+
+CONV = TINY.replace("[quantize]", """[runs.snn_conv]
+preset = "snn-conv"
+set = ["model.channels=[2]", "model.kernel=[9]", "model.stride=[8]", "model.hidden=[8]", "model.num_steps=4",
+       "train.epochs=1", "train.batch_size=32"]
+
+[deploy]
+also = ["snn_conv"]
+
+[quantize]""")
+
+
+@pytest.mark.lava
+def test_pipeline_deploys_a_conv_snn_beside_the_mlp(tmp_path):
+    res = run_pipeline(_config(tmp_path, CONV), tmp_path / "out")
+    stages = res["stages"]
+    assert {"quantize_snn_conv", "verify_snn_conv", "energy_snn_conv"} <= set(stages)
+    assert stages["quantize_snn_conv"]["summary"]["input_encoding"] == "graded_once"
+    ver = stages["verify_snn_conv"]["summary"]
+    assert ver["ok"] is True and ver["layers_exact"] and all(ver["layers_exact"])
+    assert {"snn_2d_loihi", "snn_conv_loihi"} <= set(stages["evaluate"]["summary"])
+    q = json.loads((tmp_path / "out" / "quantize_snn_conv" / "quantization.json").read_text())
+    assert [la["kind"] for la in q["layers"]][:1] == ["conv"]
+    energy = json.loads((tmp_path / "out" / "energy_snn_conv" / "energy.json").read_text())
+    conv = [la for la in energy["models"]["snn_deployed"]["layers"] if la["kind"] == "conv"]
+    assert conv and conv[0]["synapses"] > conv[0]["weights"] > 0  # a shared kernel, expanded synapses
+    report = (tmp_path / "out" / "report" / "report.md").read_text()
+    table = report.split("## Deployed networks", 1)[1].split("\n## ", 1)[0]
+    row = next(line for line in table.splitlines() if line.startswith("| snn_conv |"))
+    assert row.split("|")[3].strip().startswith("conv") and "**yes**" in row
+    assert "## Deployment: snn_conv" in report and "Energy (estimate), snn_conv:" in report
+
+
+def test_deploy_also_must_name_snn_runs(tmp_path):
+    text = CONV.replace('also = ["snn_conv"]', 'also = ["ann_mlp"]')
+    with pytest.raises(ConfigError, match="deploy.also: 'ann_mlp' is a ann_mlp run; a deployed run must be an SNN"):
+        prepare(_config(tmp_path, text), tmp_path / "o")
+    with pytest.raises(ConfigError, match="names a run twice"):
+        prepare(_config(tmp_path, CONV.replace('also = ["snn_conv"]', 'also = ["snn_2d"]')), tmp_path / "o")

@@ -12,7 +12,7 @@ from toolchain.cli.app import JSON_OPTION, app, bench_app, console, emit, err_co
 
 CONFIG_OPTION = typer.Option(None, "--config", "-c", help="TOML config file.")
 PRESET_OPTION = typer.Option(None, "--preset", help="Packaged preset instead of --config "
-                             "(snn-2d, snn-1d, ann-mlp, cnn, caid2025, sweep-demo).")
+                             "(snn-2d, snn-1d, snn-conv, snn-rec, ann-mlp, cnn, caid2025, sweep-demo).")
 DATA_OPTION = typer.Option(None, "--data", help="Data set path (replaces data.path).")
 SET_OPTION = typer.Option([], "--set", help="Override a config key, e.g. --set model.num_steps=10 "
                           "(repeatable; the value is TOML).")
@@ -199,19 +199,22 @@ def bench_train_cmd(
     num_steps: int = typer.Option(50, "--num-steps", min=1, help="Time steps per sample."),
     plain_batches: int = typer.Option(2, "--plain-batches", min=1, help="Timed batches of the plain loop."),
     fast_batches: int = typer.Option(5, "--fast-batches", min=1, help="Timed batches of the fast loop."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="Benchmark this training preset's SNN "
+                                         "(e.g. snn-conv, snn-rec) at its own size and steps instead of "
+                                         "the seed 2D MLP (--num-steps is then the preset's)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Training samples/s: plain per-step snntorch loop vs neurodeploy's fast loop (seed 2D net)."""
+    """Training samples/s: plain per-step snntorch loop vs neurodeploy's fast loop (seed 2D net or a preset)."""
     from toolchain.train.runtime import enable_huge_pages
 
     enable_huge_pages()  # before torch is imported
     from toolchain.bench.train import bench_train
 
     result = bench_train(batch=batch, num_steps=num_steps, plain_batches=plain_batches,
-                         fast_batches=fast_batches)
+                         fast_batches=fast_batches, preset=preset)
 
     def render(r: dict) -> None:
-        net = "-".join(str(s) for s in r["network"])
+        net = r["network"] if isinstance(r["network"], str) else "-".join(str(s) for s in r["network"])
         console.print(f"network {net}, batch {r['batch']}, {r['num_steps']} steps, "
                       f"{r['threads']} torch threads; same output counts: {r['same_output_counts']}")
         for name in ("plain", "fast"):

@@ -7,24 +7,28 @@ here instead of spelling them again.
   "subtract": v -= threshold at the next step (snntorch's default; a custom Lava model).
 - FLOAT_ENCODINGS: how a feature vector x in [0, 1] reaches a float SNN's first layer at each step.
   "dc": x itself at every step (a constant current); "rate": Bernoulli(x) spikes; "latency": one
-  spike at step round((1 - x) * (T - 1)).
+  spike at step round((1 - x) * (T - 1)); "frames": the input is a sequence [T, n] and x[t] is its
+  row t (one spectrogram frame per step: representation "spectrogram_frames"; a streaming input).
 - IR_ENCODINGS: how the quantised network receives its input. "graded_once": integer payloads sent
   once per classification into a held current (du = 0); "graded_every_step": sent every step into a
   memoryless current; "spikes": binary trains made on the host; "bias": the input layer's neurons are
   driven by a per-clip bias (no synapses), as in lava-dl's PilotNet.
 - SPIKE_ENCODERS: the host-side spike codes behind IR encoding "spikes" ("rate", "latency").
-- FLOAT_TO_IR: the IR encoding a float encoding becomes when "dc" is sent every step.
-- MODEL_KINDS: what `neurodeploy train` builds; SNN_KINDS are deployable to Loihi, ANN_KINDS are
-  the ANN baselines (exported to ONNX).
+- FLOAT_TO_IR: the IR encoding a float encoding becomes when "dc" is sent every step ("frames" has
+  none yet: the IR has no per-step graded input, so a "frames" network trains but does not deploy).
+- MODEL_KINDS: what `neurodeploy train` builds; SNN_KINDS are deployable to Loihi ("snn": Linear +
+  Leaky MLP; "snn_conv": Conv1d/Conv2d + Leaky layers, flatten, Linear + Leaky; "snn_rec": Linear +
+  RLeaky all-to-all recurrent hidden layers, Linear + Leaky output), ANN_KINDS are the ANN
+  baselines (exported to ONNX).
 - FOLD_KINDS: cross-validation splits ("stratified" random, or "blocked" contiguous).
 """
 
 RESETS = ("zero", "subtract")
-FLOAT_ENCODINGS = ("dc", "rate", "latency")
+FLOAT_ENCODINGS = ("dc", "rate", "latency", "frames")
 IR_ENCODINGS = ("graded_once", "graded_every_step", "spikes", "bias")
 SPIKE_ENCODERS = ("rate", "latency")
 FLOAT_TO_IR = {"dc": "graded_every_step", "rate": "spikes", "latency": "spikes"}
-SNN_KINDS = ("snn",)
+SNN_KINDS = ("snn", "snn_conv", "snn_rec")
 ANN_KINDS = ("ann_mlp", "cnn")
 MODEL_KINDS = SNN_KINDS + ANN_KINDS
 FOLD_KINDS = ("stratified", "blocked")

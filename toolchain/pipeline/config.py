@@ -19,7 +19,7 @@ DEFAULT = "pipeline-demo.toml"
 
 SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
     "data": {"path": (str, ""), "synth_clips": (int, 1200), "synth_seed": (int, 0)},
-    "deploy": {"run": (str, "snn_2d")},
+    "deploy": {"run": (str, "snn_2d"), "also": (list, [])},
     "quantize": {"weight_bits": (int, 8), "input_bits": (int, 8), "dc_input": (str, "graded_once"),
                  "netx_compatible": (bool, False), "calib": (int, 256), "qat_epochs": (int, 0)},
     "verify": {"clips": (int, 8)},
@@ -107,9 +107,13 @@ def validate_pipeline(raw: dict, where: str, data_override: str | None = None,
         else:
             entry["config"] = str((base or Path.cwd()) / spec["config"])
         cfg["runs"][name] = entry
-    deploy = cfg["deploy"]["run"]
-    if deploy not in cfg["runs"]:
-        raise ConfigError(f"{where}: deploy.run = {deploy!r} is not one of the runs {sorted(cfg['runs'])}")
+    for key, names in (("run", [cfg["deploy"]["run"]]), ("also", cfg["deploy"]["also"])):
+        for deploy in names:
+            if deploy not in cfg["runs"]:
+                raise ConfigError(f"{where}: deploy.{key} = {deploy!r} is not one of the runs {sorted(cfg['runs'])}")
+    also = cfg["deploy"]["also"]
+    if cfg["deploy"]["run"] in also or len(set(also)) != len(also):
+        raise ConfigError(f"{where}: deploy.also = {also!r} names a run twice (or deploy.run again)")
     from toolchain.quantize import QuantConfig
 
     q = cfg["quantize"]
@@ -131,10 +135,19 @@ def run_config(cfg: dict, name: str, data_path: str) -> dict:
                        overrides=[f"name={name}", *spec["set"]])
 
 
+def deployed_runs(cfg: dict) -> list[str]:
+    """The runs quantised, verified on Lava, evaluated on the emulator and priced: deploy.run, then deploy.also."""
+    return [cfg["deploy"]["run"], *cfg["deploy"]["also"]]
+
+
 def check_runs(cfg: dict, data_path: str) -> dict[str, dict]:
-    """Validate every run's config up front; the deployed run must be an SNN."""
+    """Validate every run's config up front; every deployed run must be an SNN."""
+    from toolchain.core.vocab import SNN_KINDS
+
     runs = {name: run_config(cfg, name, data_path) for name in cfg["runs"]}
-    if runs[cfg["deploy"]["run"]]["model"]["kind"] != "snn":
-        raise ConfigError(f"deploy.run = {cfg['deploy']['run']!r} is a {runs[cfg['deploy']['run']]['model']['kind']} "
-                          "run; the deployed run must be an SNN")
+    for name in deployed_runs(cfg):
+        key = "run" if name == cfg["deploy"]["run"] else "also"
+        if runs[name]["model"]["kind"] not in SNN_KINDS:
+            raise ConfigError(f"deploy.{key}: {name!r} is a {runs[name]['model']['kind']} run; a deployed run must "
+                              f"be an SNN (one of {', '.join(SNN_KINDS)})")
     return runs

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from toolchain.core.fileio import atomic_path, write_text
-from toolchain.pipeline.stages import RUN_DIR
+from toolchain.pipeline.stages import RUN_DIR, deployed_stage
 
 
 def _json(path: Path) -> dict:
@@ -153,19 +153,63 @@ def _representation_gap(inputs: dict, runs: list[str], ev: dict, scores: dict, f
     return ["", f"{head}: {text}."]
 
 
-def build_report(work: Path, inputs: dict[str, Path], cfg: dict, runs: list[str], deploy: str) -> dict:
+def _deployment(deploy: str, inputs: dict[str, Path], cfg: dict, work: Path, level: str,
+                levels: int) -> tuple[list[str], list[str]]:
+    """(the deployment section of deployed run `deploy`: quantisation, firing rates and verification, with
+    headings from `level` down; its energy report, headings `levels` deeper than energy.md's)."""
+    qdir, vdir, edir = (inputs[deployed_stage(s, deploy, cfg)] for s in ("quantize", "verify", "energy"))
+    quant, ver = _json(qdir / "quantization.json"), _json(vdir / "verify.json")
+    qsum = _json(qdir / "manifest.json")["summary"]
+    rates = "firing_rates.png" if deploy == cfg["deploy"]["run"] else f"firing_rates_{deploy}.png"
+    _plot_rates(quant["evaluation"], work / rates)
+    sub = level + "#"
+    md = [f"{level} Deployment: {deploy}", "", f"The deployed network ({deploy}) in Loihi fixed point: "
+          f"{' - '.join(map(str, qsum['sizes']))} neurons, {qsum['num_steps']} steps, input "
+          f"`{quant['input_encoding']}` ({quant['input_bits']} bits).", ""]
+    qmd = (qdir / "quantization.md").read_text()
+    md += re.sub(r"^## ", sub + "# ", qmd.replace("# Quantisation report", f"{sub} Quantisation"), flags=re.M).splitlines()
+    md += ["", f"![firing rates]({rates})", "", f"{sub} Verification: float model vs emulator vs Lava", "",
+           f"{ver['clips']} clips x {ver['num_steps']} steps ({ver.get('selection', '')}).", "",
+           "| layer | emulator == Lava | agreement | spikes (emulator) | spikes (Lava) |", "|---|---|---|---|---|"]
+    for row in ver.get("emulator_vs_lava", []):
+        md.append(f"| {row['layer']} | {'**yes**' if row['exact'] else '**NO**'} | {row['agreement']:.2%} | "
+                  f"{row['spikes_emulator']} | {row['spikes_lava']} |")
+    fq = ver.get("float_vs_quantised", {})
+    agree = fq.get("decision_agreement")
+    md += ["", f"Verdict: **{verification_phrase(ver)}**. Output counts equal: **{ver.get('output_counts_equal', 'n/a')}**. "
+           + ("Float vs quantised decisions agree on " f"{agree:.1%} of these clips." if agree is not None else ""), ""]
+    energy_md = (edir / "energy.md").read_text()
+    return md, re.sub(r"^(#{1,3}) ", "#" * levels + r"\1 ", energy_md, flags=re.M).splitlines()
+
+
+def _deployed_table(ev: dict, deployed: list[str], inputs: dict[str, Path], cfg: dict) -> list[str]:
+    """One row per deployed run: float and deployed AUC on the same clips, the drop, emulator == Lava."""
+    md = ["## Deployed networks", "",
+          "| run | kind | layers | float AUC | deployed AUC (emulator) | drop | emulator == Lava | clips verified |",
+          "|---|---|---|---|---|---|---|---|"]
+    for d in deployed:
+        fl, dep = ev["models"][d], ev["models"][f"{d}_loihi"]
+        ver = _json(inputs[deployed_stage("verify", d, cfg)] / "verify.json")
+        kinds = [la["kind"] for la in _json(inputs[deployed_stage("quantize", d, cfg)] / "quantization.json")["layers"]]
+        drop = "n/a" if fl["auc"] is None or dep["auc"] is None else f"{fl['auc'] - dep['auc']:+.4f}"
+        exact = all(r["exact"] for r in ver["emulator_vs_lava"])
+        md.append(f"| {d} | {fl['kind']} | {', '.join(kinds)} | {_fmt_ci(fl)} | {_fmt_ci(dep)} | {drop} | "
+                  f"{'**yes**' if exact else '**NO**'} | {ver['clips']} |")
+    return md + [""]
+
+
+def build_report(work: Path, inputs: dict[str, Path], cfg: dict, runs: list[str], deployed: list[str]) -> dict:
     """Write the figures, report.md and report.html into `work`; returns the headline numbers."""
+    deploy = deployed[0]
     ev = _json(inputs["evaluate"] / "evaluate.json")
     scores = dict(np.load(inputs["evaluate"] / "scores.npz"))
-    quant = _json(inputs["quantize"] / "quantization.json")
-    ver = _json(inputs["verify"] / "verify.json")
     data = _json(inputs["data"] / "manifest.json")["summary"]
     export = _json(inputs["export"] / "manifest.json")["summary"]
     models = list(ev["models"])
     _plot_roc(scores, models, work / "roc.png")
     histories = {n: _json(inputs[f"train_{n}"] / RUN_DIR / "metrics.json").get("history", []) for n in runs}
     _plot_training(histories, work / "training_curves.png")
-    _plot_rates(quant["evaluation"], work / "firing_rates.png")
+    ver = _json(inputs[deployed_stage("verify", deploy, cfg)] / "verify.json")
     _plot_raster(scores, ev["raster_clip"], work / "raster.png", verification_phrase(ver))
     for name in ("energy.png", "front.png"):
         with atomic_path(work / name) as tmp:
@@ -178,6 +222,8 @@ def build_report(work: Path, inputs: dict[str, Path], cfg: dict, runs: list[str]
           f"Data: {source} — {data['clips']} clips, {data['positive_fraction']:.1%} positive, "
           f"{data['skipped']} skipped. Held-out clips: {ev['held_out_clips']} ({ev['selection']}).", "",
           f"**Energy (estimate):** {energy_headline}", "",
+          *[f"**Energy (estimate), {d}:** {_json(inputs[deployed_stage('energy', d, cfg)] / 'manifest.json')['summary']['headline']}"
+            for d in deployed[1:]], "",
           "## Accuracy on the same held-out clips", "",
           "| model | kind | ROC AUC [95 % bootstrap CI] | accuracy | clips | same split | learning failure |",
           "|---|---|---|---|---|---|---|"]
@@ -188,39 +234,30 @@ def build_report(work: Path, inputs: dict[str, Path], cfg: dict, runs: list[str]
         md.append(f"| {name} | {row['kind']} | {_fmt_ci(row)} | {row['accuracy']:.3f} | {row['n']} | "
                   f"{'yes' if row.get('same_split') else 'no'} | {note} |")
     md += _representation_gap(inputs, runs, ev, scores, failures, cfg["report"]["bootstrap"])
-    md += ["", "![ROC curves](roc.png)", "", "## Training", "", "![training curves](training_curves.png)", ""]
-    qsum = _json(inputs["quantize"] / "manifest.json")["summary"]
-    md += ["## Deployment", "", f"The deployed network ({deploy}) in Loihi fixed point: "
-           f"{' - '.join(map(str, qsum['sizes']))} neurons, {qsum['num_steps']} steps, input "
-           f"`{quant['input_encoding']}` ({quant['input_bits']} bits).", ""]
-    qmd = (inputs["quantize"] / "quantization.md").read_text()
-    md += re.sub(r"^## ", "#### ", qmd.replace("# Quantisation report", "### Quantisation"), flags=re.M).splitlines()
-    md += ["", "![firing rates](firing_rates.png)", "", "### Verification: float model vs emulator vs Lava", "",
-           f"{ver['clips']} clips x {ver['num_steps']} steps ({ver.get('selection', '')}).", "",
-           "| layer | emulator == Lava | agreement | spikes (emulator) | spikes (Lava) |", "|---|---|---|---|---|"]
-    for row in ver.get("emulator_vs_lava", []):
-        md.append(f"| {row['layer']} | {'**yes**' if row['exact'] else '**NO**'} | {row['agreement']:.2%} | "
-                  f"{row['spikes_emulator']} | {row['spikes_lava']} |")
-    fq = ver.get("float_vs_quantised", {})
-    agree = fq.get("decision_agreement")
-    md += ["", f"Verdict: **{verification_phrase(ver)}**. Output counts equal: **{ver.get('output_counts_equal', 'n/a')}**. "
-           + ("Float vs quantised decisions agree on " f"{agree:.1%} of these clips." if agree is not None else ""), "",
-           "![spike raster](raster.png)", "",
-           f"Exports: Lava graph `{export['lava']}`, netx `{export['netx']}`, NIR `{export['nir']}`"
-           + "".join(f", ONNX `{v['file']}`" for v in export.get("onnx", {}).values()) + ".", ""]
+    md += ["", "![ROC curves](roc.png)", ""]
+    if len(deployed) > 1:
+        md += _deployed_table(ev, deployed, inputs, cfg)
+    md += ["## Training", "", "![training curves](training_curves.png)", ""]
+    section, energy_md = _deployment(deploy, inputs, cfg, work, "##", 1)  # its energy report: a section of this one
+    md += section + ["![spike raster](raster.png)", "",
+                     f"Exports: Lava graph `{export['lava']}`, netx `{export['netx']}`, NIR `{export['nir']}`"
+                     + "".join(f", ONNX `{v['file']}`" for v in export.get("onnx", {}).values()) + ".", ""]
     nv = export.get("netx_variant")
     if nv:
         md += [f"The deployed IR cannot be written as netx ({nv['why']}); `network.net` holds a netx-compatible "
                f"quantisation instead ({nv['input_bits']}-bit input, weight bits {nv['weight_bits']}): held-out AUC "
                f"{nv['auc_quantised']:.4f} (float {nv['auc_float']:.4f}); its IR and report are in `netx_variant/`.", ""]
-    energy_md = (inputs["energy"] / "energy.md").read_text()
-    energy_md = re.sub(r"^(#{1,3}) ", r"#\1 ", energy_md, flags=re.M)  # one level down: a section of this report
-    md += energy_md.splitlines()
+    md += energy_md
     md += ["", "![energy per classification](energy.png)", "", "![accuracy against energy](front.png)", ""]
+    for other in deployed[1:]:
+        section, energy_md = _deployment(other, inputs, cfg, work, "##", 2)  # a subsection of its deployment
+        md += section + [f"Not exported (the Lava, netx and NIR exports are of deploy.run, {deploy}).", ""]
+        md += energy_md + [""]
     text = _relative_paths("\n".join(md) + "\n", work.parent)
     write_text(work / "report.md", text)
     write_text(work / "report.html", markdown_to_html(text, work))
-    return {"auc": {k: v.get("auc") for k, v in ev["models"].items()}, "verified": ver["ok"],
+    verified = all(_json(inputs[deployed_stage("verify", d, cfg)] / "verify.json")["ok"] for d in deployed)
+    return {"auc": {k: v.get("auc") for k, v in ev["models"].items()}, "verified": verified,
             "energy_headline": energy_headline}
 
 

@@ -2,7 +2,9 @@
 
 Each stage function takes (work folder, {input stage: folder}) and writes its artifacts into the
 work folder (see toolchain.pipeline.stage for atomicity and resume). Stage folders are named as the
-stages: data, train_<run>, quantize, export, verify, evaluate, energy, report.
+stages: data, train_<run>, quantize, export, verify, evaluate, energy, report; each further deployed
+run R (deploy.also) adds quantize_R, verify_R and energy_R (`deployed_stage`), and is exported by
+none of the back ends (export serves deploy.run).
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ from toolchain.pipeline.stage import Stage
 
 RUN_DIR = "run"
 SYNTH_DIR = "whales"
+
+
+def deployed_stage(stage: str, run: str, cfg: dict) -> str:
+    """The folder of a per-deployment stage ("quantize", "verify", "energy") of deployed run `run`:
+    the bare name for deploy.run, "<stage>_<run>" for a run of deploy.also."""
+    return stage if run == cfg["deploy"]["run"] else f"{stage}_{run}"
 
 
 def data_identity(path: str) -> str:
@@ -70,6 +78,7 @@ def _stage_train(cfg: dict, out: Path, name: str, run_cfg: dict):
 
 
 def _stage_quantize(cfg: dict, deploy: str):
+    """Quantise deployed run `deploy` (see `deployed_stage` for the folder)."""
     def run(work: Path, inputs: dict) -> dict:
         from toolchain.quantize import QuantConfig
         from toolchain.quantize.from_run import quantize_run
@@ -86,8 +95,8 @@ def _stage_quantize(cfg: dict, deploy: str):
                 "auc_float": ev.get("auc_float"), "auc_quantised": ev.get("auc_quantised"),
                 "decision_agreement": ev["decision_agreement"], "warnings": dep.report["warnings"]}
 
-    return Stage("quantize", run, (f"train_{deploy}",), {"quantize": cfg["quantize"]},
-                 "post-training quantisation to Loihi fixed point")
+    return Stage(deployed_stage("quantize", deploy, cfg), run, (f"train_{deploy}",), {"quantize": cfg["quantize"]},
+                 f"post-training quantisation of {deploy} to Loihi fixed point")
 
 
 def _load_q(folder: Path):
@@ -137,12 +146,14 @@ def _stage_export(cfg: dict, deploy: str, ann_runs: list[str]):
                  {"quantize": cfg["quantize"]}, "Lava graph folder, netx .net, NIR, ONNX baselines")
 
 
-def _stage_verify(cfg: dict, out: Path):
+def _stage_verify(cfg: dict, out: Path, deploy: str):
+    quantize = deployed_stage("quantize", deploy, cfg)
+
     def run(work: Path, inputs: dict) -> dict:
         from toolchain.deploy.features import select_features
         from toolchain.verify import verify
 
-        ir, net = _load_q(inputs["quantize"])
+        ir, net = _load_q(inputs[quantize])
         sel = select_features(ir.metadata, data_path(cfg, out), cfg["verify"]["clips"], progress=False)
         report = verify(ir, net, sel.x, labels=sel.labels)
         report["selection"] = sel.note
@@ -154,8 +165,8 @@ def _stage_verify(cfg: dict, out: Path):
         return {"ok": report["ok"], "verdict": report["verdict"], "clips": report["clips"],
                 "layers_exact": [r["exact"] for r in report.get("emulator_vs_lava", [])], "seconds": seconds}
 
-    return Stage("verify", run, ("quantize", "data"), {"verify": cfg["verify"]},
-                 "float model vs emulator vs Lava, spike for spike")
+    return Stage(deployed_stage("verify", deploy, cfg), run, (quantize, "data"), {"verify": cfg["verify"]},
+                 f"{deploy}: float model vs emulator vs Lava, spike for spike")
 
 
 def _scores_of_run(run_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -173,13 +184,16 @@ def _scores_of_run(run_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return run.val_indices, inputs.labels[run.val_indices], class_score(out).double().numpy()
 
 
-def _stage_evaluate(cfg: dict, out: Path, runs: list[str], deploy: str):
+def _stage_evaluate(cfg: dict, out: Path, runs: list[str], deployed: list[str]):
+    """Every run on its validation clips, and each deployed run's quantised network on the emulator
+    (row "<run>_loihi"); the spike raster is of deployed[0] (deploy.run)."""
+    quantize = [deployed_stage("quantize", d, cfg) for d in deployed]
+
     def run(work: Path, inputs: dict) -> dict:
         from toolchain.deploy.features import select_features
         from toolchain.emulator import Emulator
         from toolchain.pipeline.metrics import auc_with_ci
 
-        ir, _ = _load_q(inputs["quantize"])
         rows, arrays = {}, {}
         ref_idx = None
         for name in runs:
@@ -190,37 +204,44 @@ def _stage_evaluate(cfg: dict, out: Path, runs: list[str], deploy: str):
                           "same_split": bool(np.array_equal(idx, ref_idx)),
                           "kind": json.loads((inputs[f"train_{name}"] / RUN_DIR / "metrics.json").read_text())["kind"]}
             arrays[f"scores_{name}"], arrays[f"labels_{name}"] = scores, labels
-        sel = select_features(ir.metadata, data_path(cfg, out), None, progress=False)
-        res = Emulator(ir).simulate(sel.x)
-        name = f"{deploy}_loihi"
-        rows[name] = {**auc_with_ci(sel.labels, res.scores(), cfg["report"]["bootstrap"]), "kind": "snn (quantised, emulator)",
-                      "same_split": bool(np.array_equal(sel.indices, ref_idx)),
-                      "firing_rates": [float(s.mean()) for s in res.layer_spikes]}
-        arrays[f"scores_{name}"], arrays[f"labels_{name}"] = res.scores(), sel.labels
-        pos = int(np.flatnonzero(sel.labels == 1)[0]) if (sel.labels == 1).any() else 0
-        for i, s in enumerate(res.layer_spikes):
-            arrays[f"raster_layer{i}"] = s[pos]
+        raster = None
+        for deploy, folder in zip(deployed, quantize):
+            ir, _ = _load_q(inputs[folder])
+            sel = select_features(ir.metadata, data_path(cfg, out), None, progress=False)
+            res = Emulator(ir).simulate(sel.x)
+            name = f"{deploy}_loihi"
+            rows[name] = {**auc_with_ci(sel.labels, res.scores(), cfg["report"]["bootstrap"]),
+                          "kind": f"{rows[deploy]['kind']} (quantised, emulator)",
+                          "same_split": bool(np.array_equal(sel.indices, ref_idx)),
+                          "firing_rates": [float(s.mean()) for s in res.layer_spikes]}
+            arrays[f"scores_{name}"], arrays[f"labels_{name}"] = res.scores(), sel.labels
+            if raster is None:
+                pos = int(np.flatnonzero(sel.labels == 1)[0]) if (sel.labels == 1).any() else 0
+                for i, s in enumerate(res.layer_spikes):
+                    arrays[f"raster_layer{i}"] = s[pos].reshape(s.shape[1], -1)
+                raster = {"raster_clip": sel.names[pos], "held_out_clips": int(len(sel.x)), "selection": sel.note}
         write_npz(work / "scores.npz", arrays)
-        write_json(work / "evaluate.json", {"models": rows, "raster_clip": sel.names[pos],
-                                            "held_out_clips": int(len(sel.x)), "selection": sel.note})
+        write_json(work / "evaluate.json", {"models": rows, **raster})
         return {k: {"auc": v["auc"], "ci": v["ci"]} for k, v in rows.items()}
 
-    return Stage("evaluate", run, ("data", "quantize", *(f"train_{n}" for n in runs)), {"report": cfg["report"]},
-                 "held-out AUCs with confidence intervals; the deployed network on the emulator")
+    return Stage("evaluate", run, ("data", *quantize, *(f"train_{n}" for n in runs)), {"report": cfg["report"]},
+                 "held-out AUCs with confidence intervals; the deployed networks on the emulator")
 
 
 ANN_TITLES = {"ann_mlp": "the ANN MLP", "cnn": "the CNN"}
 
 
 def _stage_energy(cfg: dict, out: Path, anns: dict[str, str], deploy: str, skipped: dict[str, str]):
-    """anns: ANN run name -> kind, priced on the deployed SNN's input; skipped: run -> why it is not."""
+    """Deployed run `deploy` priced. anns: ANN run name -> kind, priced on that SNN's input; skipped: run -> why not."""
+    quantize = deployed_stage("quantize", deploy, cfg)
+
     def run(work: Path, inputs: dict) -> dict:
         from hardware_profiles import list_profiles, load_profile
         from toolchain.deploy.features import select_features
         from toolchain.energy import write_report
         from toolchain.energy.analyse import analyse
 
-        ir, net = _load_q(inputs["quantize"])
+        ir, net = _load_q(inputs[quantize])
         sel = select_features(ir.metadata, data_path(cfg, out), cfg["energy"]["clips"], progress=False)
         ev = json.loads((inputs["evaluate"] / "evaluate.json").read_text())["models"]
         aucs = {"snn_deployed": ev[f"{deploy}_loihi"]["auc"], "snn_float": ev[deploy]["auc"],
@@ -240,34 +261,47 @@ def _stage_energy(cfg: dict, out: Path, anns: dict[str, str], deploy: str, skipp
                 "comparisons": [{k: c[k] for k in keep} for c in report["comparisons"] if c["basis"] != "unlike"],
                 "chips": {k: v["chips"] for k, v in report["mapping"].items()}}
 
-    deps = ("quantize", "data", "evaluate") + (("export",) if anns else ())
-    return Stage("energy", run, deps, {"energy": cfg["energy"], "anns": anns, "skipped": skipped},
+    deps = (quantize, "data", "evaluate") + (("export",) if anns else ())
+    return Stage(deployed_stage("energy", deploy, cfg), run, deps, {"energy": cfg["energy"], "anns": anns, "skipped": skipped},
                  "operation counts on one shared input, chip mapping, energy per classification (estimates)")
 
 
-def _stage_report(cfg: dict, runs: list[str], deploy: str):
+def _stage_report(cfg: dict, runs: list[str], deployed: list[str]):
     def run(work: Path, inputs: dict) -> dict:
         from toolchain.pipeline.report import build_report
 
-        return build_report(work, inputs, cfg, runs, deploy)
+        return build_report(work, inputs, cfg, runs, deployed)
 
-    deps = ("data", "quantize", "export", "verify", "evaluate", "energy", *(f"train_{n}" for n in runs))
+    per_deploy = [deployed_stage(s, d, cfg) for d in deployed for s in ("quantize", "verify", "energy")]
+    deps = ("data", *per_deploy, "export", "evaluate", *(f"train_{n}" for n in runs))
     return Stage("report", run, deps, {}, "report.md and a self-contained report.html")
 
 
-def build_stages(cfg: dict, out: Path, run_cfgs: dict[str, dict]) -> list[Stage]:
-    """Every stage of the pipeline, in order."""
-    runs = list(cfg["runs"])
-    deploy = cfg["deploy"]["run"]
-    ann_runs = [n for n in runs if run_cfgs[n]["model"]["kind"] != "snn"]
+def _priced(run_cfgs: dict[str, dict], ann_runs: list[str], deploy: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(ANN run -> kind priced beside deployed run `deploy`, ANN run -> why it is not: another representation)."""
     rep = run_cfgs[deploy]["representation"]
     priced = {n: run_cfgs[n]["model"]["kind"] for n in ann_runs if run_cfgs[n]["representation"] == rep}
     skipped = {n: f"trained on another representation ({run_cfgs[n]['representation']}) than the deployed SNN "
                   f"({rep}): it cannot be counted on the same input" for n in ann_runs if n not in priced}
+    return priced, skipped
+
+
+def build_stages(cfg: dict, out: Path, run_cfgs: dict[str, dict]) -> list[Stage]:
+    """Every stage of the pipeline, in order."""
+    from toolchain.core.vocab import SNN_KINDS
+    from toolchain.pipeline.config import deployed_runs
+
+    runs = list(cfg["runs"])
+    deployed = deployed_runs(cfg)
+    ann_runs = [n for n in runs if run_cfgs[n]["model"]["kind"] not in SNN_KINDS]
     stages = [_stage_data(cfg, out)]
     stages += [_stage_train(cfg, out, n, run_cfgs[n]) for n in runs]
-    stages += [_stage_quantize(cfg, deploy), _stage_export(cfg, deploy, ann_runs), _stage_verify(cfg, out),
-               _stage_evaluate(cfg, out, runs, deploy), _stage_energy(cfg, out, priced, deploy, skipped),
-               _stage_report(cfg, runs, deploy)]
+    stages += [_stage_quantize(cfg, d) for d in deployed]
+    stages += [_stage_export(cfg, deployed[0], ann_runs)]
+    stages += [_stage_verify(cfg, out, d) for d in deployed]
+    stages += [_stage_evaluate(cfg, out, runs, deployed)]
+    for d in deployed:
+        priced, skipped = _priced(run_cfgs, ann_runs, d)
+        stages.append(_stage_energy(cfg, out, priced, d, skipped))
+    stages.append(_stage_report(cfg, runs, deployed))
     return stages
-

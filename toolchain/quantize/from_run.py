@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from toolchain.core.errors import ConfigError
+from toolchain.core.vocab import FLOAT_TO_IR, SNN_KINDS
 from toolchain.deploy import Deployment
 from toolchain.quantize.ptq import QuantConfig, quantize
 from toolchain.quantize.report import evaluate
@@ -21,9 +22,17 @@ def quantize_run(run_dir: str | Path, cfg: QuantConfig | None = None, calib_clip
     from toolchain.train import load_run
 
     run = load_run(run_dir)
-    if run.kind != "snn":
+    if run.kind not in SNN_KINDS:
         raise ConfigError(f"run {run_dir} holds an ANN baseline ({run.kind}); only SNN runs quantise to Loihi "
                           "(export ANN baselines with --format onnx)")
+    encoding = run.config["model"]["encoding"]
+    if encoding not in FLOAT_TO_IR:
+        raise ConfigError(f"run {run_dir} feeds its input with the {encoding!r} encoding (one feature row per step), "
+                          "which the IR cannot take yet (it has no per-step graded input): the run trains and runs "
+                          "in float only")
+    if qat_epochs > 0 and run.kind != "snn":
+        raise ConfigError(f"run {run_dir}: quantisation-aware fine-tuning supports the snn MLP only, not {run.kind!r} "
+                          "(quantise it with qat_epochs = 0)")
     inputs = run.load_inputs(progress=progress)
     x = inputs.features.reshape(len(inputs.features), -1)
     cfg = (cfg or QuantConfig()).validate()

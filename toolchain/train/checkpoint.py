@@ -102,7 +102,7 @@ class LoadedRun:
     config: the validated config (data path, representation, split, model, train) plus
         config["resolved"] (input_shape, n_in, sizes, fitted representation, data fingerprint);
     metrics: metrics.json; val_indices / train_indices: int64 indices into the data set's clips
-        (ClipSet order); kind: "snn" | "ann_mlp" | "cnn"; path: the run folder.
+        (ClipSet order); kind: one of toolchain.core.vocab.MODEL_KINDS; path: the run folder.
     """
 
     path: Path

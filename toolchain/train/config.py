@@ -19,23 +19,31 @@ A run config (`neurodeploy train --config RUN.toml`):
     scale = "linear"           # e.g. spectrogram power scale: "linear" | "log" (the default) | "mel"
 
     [model]
-    kind = "snn"               # "snn" | "ann_mlp" (ReLU MLP) | "cnn" (spectrogram only)
-    hidden = "seed"            # "seed" (1D: 2048-512-64, 2D: 4096-512-64) or a list of sizes
+    kind = "snn"               # "snn" (Linear + Leaky MLP) | "snn_conv" (Conv + Leaky layers,
+                               # flatten, Linear + Leaky) | "snn_rec" (Linear + RLeaky recurrent
+                               # hidden layers, Linear + Leaky output) | "ann_mlp" (ReLU MLP) |
+                               # "cnn" (spectrogram only)
+    hidden = "seed"            # "seed" (snn / ann_mlp only: 1D 2048-512-64, 2D 4096-512-64) or a
+                               # list of sizes (snn_conv: the Linear layers after the flatten;
+                               # snn_rec: the recurrent layers)
     n_in = 14175               # optional: checked against the data's input size
-    bias = false               # default false for "snn", true for "ann_mlp" and "cnn"
+    bias = false               # default false for the SNNs, true for "ann_mlp" and "cnn"
     beta = 0.9                 # decay per step in (0, 1], or "learnable" (per layer, in (0, 1))
     beta_init = 0.9            # initial beta when learnable, in (0, 1)
     threshold = 1.0            # > 0, membrane units (weight x input units)
     slope = 25.0               # fast-sigmoid surrogate slope, > 0
     reset = "zero"             # "zero" (Loihi) | "subtract" (snntorch's default)
-    encoding = "dc"            # "dc" | "rate" | "latency"
+    encoding = "dc"            # "dc" | "rate" | "latency" | "frames" (a [T, n] input, row t at
+                               # step t: representation "spectrogram_frames", num_steps = T)
     num_steps = 25             # >= 1
-    init_rate = 0.1            # snn: rescale each layer's initial weights so it fires at this
+    init_rate = 0.1            # SNNs: rescale each layer's initial weights so it fires at this
                                # rate (spikes/neuron/step) on training clips; 0: torch's init
     zero_sum_input = false     # snn: keep layer 1's weight rows at zero sum, so its current
                                # ignores the clip's mean input level (the waveform presets set it)
-    channels = [8, 16, 32]     # cnn: conv channels per block
-    kernel = 5                 # cnn: square kernel size (odd)
+    channels = [8, 16, 32]     # cnn / snn_conv: conv channels per layer (block)
+    kernel = 5                 # cnn: square kernel size (odd); snn_conv: an int or one per layer
+    stride = 2                 # snn_conv: conv stride, an int or one per layer (no pooling)
+    padding = 0                # snn_conv: conv zero padding, an int or one per layer
     cnn_hidden = 64            # cnn: units before the 2 logits
 
     [train]
@@ -83,7 +91,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from toolchain.core.errors import ConfigError
-from toolchain.core.vocab import FLOAT_ENCODINGS, MODEL_KINDS, RESETS
+from toolchain.core.vocab import FLOAT_ENCODINGS, MODEL_KINDS, RESETS, SNN_KINDS
 
 REQUIRED = object()
 NAME_RE = re.compile(r"[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]{0,199}")
@@ -178,11 +186,20 @@ def _beta(v: Any) -> float | str:
         raise ValueError("is outside (0, 1] (give a number in (0, 1] or \"learnable\")") from None
 
 
-def _odd(v: Any) -> int:
-    v = _integer(1)(v)
-    if v % 2 == 0:
-        raise ValueError("must be odd (same-size padding)")
-    return v
+def _per_layer(lo: int) -> Callable[[Any], int | list[int]]:
+    """An integer >= lo, or a non-empty list of them (one per conv layer)."""
+    one = _integer(lo)
+
+    def check(v: Any) -> int | list[int]:
+        if isinstance(v, list):
+            if not v:
+                raise ValueError("must be an integer or a non-empty list of integers")
+            try:
+                return [one(x) for x in v]
+            except ValueError as exc:
+                raise ValueError(f"has an entry that {exc}") from None
+        return one(v)
+    return check
 
 
 RUN_SCHEMA: dict[str, Any] = {
@@ -212,7 +229,9 @@ RUN_SCHEMA: dict[str, Any] = {
         "init_rate": Key(0.1, _number(ge=0.0, lt=1.0)),
         "zero_sum_input": Key(False, _boolean),
         "channels": Key([8, 16, 32], _sizes),
-        "kernel": Key(5, _odd),
+        "kernel": Key(5, _per_layer(1)),
+        "stride": Key(2, _per_layer(1)),
+        "padding": Key(0, _per_layer(0)),
         "cnn_hidden": Key(64, _integer(1)),
     },
     "train": {
@@ -281,11 +300,9 @@ def validate(raw: dict, where: str = "config", *, sweep: bool = False) -> dict:
     resolved = raw.pop(RESOLVED_KEY, None)
     cfg = _validate_table(raw, RUN_SCHEMA, "", where)
     cfg["representation"] = _validate_representation(representation, where)
-    if cfg["model"]["kind"] == "cnn" and cfg["representation"]["kind"] != "spectrogram":
-        raise ConfigError(f"{where}: model.kind = 'cnn' needs representation.kind = 'spectrogram' "
-                          f"(got {cfg['representation']['kind']!r})")
+    _check_model(cfg["model"], cfg["representation"]["kind"], where)
     if cfg["model"]["bias"] is None:
-        cfg["model"]["bias"] = cfg["model"]["kind"] != "snn"
+        cfg["model"]["bias"] = cfg["model"]["kind"] not in SNN_KINDS
     if sweep and sweep_raw is None:
         raise ConfigError(f"{where}: a sweep config needs a [sweep] table (with [sweep.grid])")
     if not sweep and sweep_raw is not None:
@@ -299,6 +316,32 @@ def validate(raw: dict, where: str = "config", *, sweep: bool = False) -> dict:
 
         check_training(where, cfg)
     return cfg
+
+
+def _check_model(model: dict, rep_kind: str, where: str) -> None:
+    """The [model] keys that depend on each other or on the model kind / representation."""
+    kind = model["kind"]
+    if kind == "cnn":
+        if rep_kind != "spectrogram":
+            raise ConfigError(f"{where}: model.kind = 'cnn' needs representation.kind = 'spectrogram' "
+                              f"(got {rep_kind!r})")
+        if not isinstance(model["kernel"], int) or model["kernel"] % 2 == 0:
+            raise ConfigError(f"{where}: model.kernel = {model['kernel']!r} must be one odd integer for "
+                              "model.kind = 'cnn' (same-size padding)")
+    if kind in ("snn_conv", "snn_rec") and model["hidden"] == "seed":
+        example = "[64]" if kind == "snn_conv" else "[128]"
+        raise ConfigError(f"{where}: model.hidden = 'seed' names the seed study's MLP sizes; model.kind = "
+                          f"{kind!r} needs a list of sizes, e.g. hidden = {example}")
+    if kind == "snn_conv":
+        n_conv = len(model["channels"])
+        for key in ("kernel", "stride", "padding"):
+            value = model[key]
+            if isinstance(value, list) and len(value) != n_conv:
+                raise ConfigError(f"{where}: model.{key} = {value!r} has {len(value)} values but "
+                                  f"model.channels = {model['channels']!r} has {n_conv} conv layers")
+    if kind in SNN_KINDS and model["encoding"] == "frames" and rep_kind == "waveform":
+        raise ConfigError(f"{where}: model.encoding = 'frames' feeds one row of a 2-D input per step; the "
+                          "waveform representation is 1-D (use representation.kind = 'spectrogram_frames')")
 
 
 def _validate_representation(raw: Any, where: str) -> dict:

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.snn_mlp import seed_sizes
+from models.snn_mlp import SEED_HIDDEN, seed_sizes
 from toolchain.core.errors import ConfigError, DataError
+from toolchain.core.vocab import SNN_KINDS
 from toolchain.train.config import RESOLVED_KEY
 
 
@@ -99,7 +100,13 @@ def subset_indices(labels: np.ndarray, n: int, seed: int) -> np.ndarray | None:
 
 def resolve(cfg: dict, inputs: Inputs, where: str = "config") -> dict:
     """cfg plus cfg["resolved"]: input_shape, n_in, layer sizes, fitted representation, data
-    fingerprint. Raises ConfigError when the model does not fit the data (naming the key)."""
+    fingerprint. Raises ConfigError when the model does not fit the data (naming the key).
+
+    sizes = [one step's input size, *hidden, 2]: the MLP's (and snn_rec's) layer sizes; snn_conv
+    uses its hidden and output entries (the Linear layers after the flatten; its conv layers come
+    from channels / kernel / stride / padding); with the "frames" encoding one step's input is one
+    frame.
+    """
     model = cfg["model"]
     shape = inputs.input_shape
     n_in = int(np.prod(shape))
@@ -111,7 +118,26 @@ def resolve(cfg: dict, inputs: Inputs, where: str = "config") -> dict:
     if model["kind"] == "cnn" and len(shape) != 2:
         raise ConfigError(f"{where}: model.kind = 'cnn' needs 2-D features, the {rep_kind} "
                           f"representation gives shape {list(shape)}")
-    sizes = seed_sizes(rep_kind, n_in) if model["hidden"] == "seed" else [n_in, *model["hidden"], 2]
+    frames = model["kind"] in SNN_KINDS and model["encoding"] == "frames"
+    if frames and (len(shape) != 2 or shape[0] != model["num_steps"]):
+        raise ConfigError(f"{where}: model.num_steps = {model['num_steps']} but model.encoding = 'frames' "
+                          f"feeds one row of the {rep_kind} features (shape {list(shape)}) per step: "
+                          + (f"set model.num_steps = {shape[0]}" if len(shape) == 2 else
+                             "it needs 2-D [frames, n] features (representation 'spectrogram_frames')"))
+    step_in = int(np.prod(shape[1:])) if frames else n_in  # one step's input size
+    if model["kind"] == "snn_conv":
+        from models.snn_conv import conv_shapes
+
+        try:
+            conv_shapes(shape[1:] if frames else shape, model["channels"], model["kernel"],
+                        model["stride"], model["padding"])
+        except ValueError as exc:
+            raise ConfigError(f"{where}: model.channels / kernel / stride / padding do not fit the "
+                              f"{rep_kind} features (shape {list(shape)}): {exc}") from None
+    if model["hidden"] == "seed" and rep_kind not in SEED_HIDDEN:
+        raise ConfigError(f"{where}: model.hidden = 'seed' has no sizes for the {rep_kind} representation "
+                          f"(the seed's MLPs are for {' and '.join(SEED_HIDDEN)}); give a list of sizes")
+    sizes = seed_sizes(rep_kind, step_in) if model["hidden"] == "seed" else [step_in, *model["hidden"], 2]
     from toolchain.core.budget import check_training
 
     check_training(where, cfg, n_in, len(inputs.labels))

@@ -27,6 +27,7 @@ from torch import nn
 from models import build_model
 from toolchain.core.errors import ConfigError, DataError
 from toolchain.core.metrics import auc, class_score
+from toolchain.core.vocab import SNN_KINDS
 from toolchain.train.diagnostics import diagnose
 from toolchain.train.inputs import model_table
 
@@ -72,8 +73,13 @@ class Evaluation:
     firing_rates: list[float] | None
 
 
+def spiking(model: nn.Module) -> bool:
+    """Whether the model is one of the SNN kinds (spike counts out, rate draws, firing rates)."""
+    return model.kind in SNN_KINDS
+
+
 def _forward(model: nn.Module, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    return model(x, generator) if model.kind == "snn" else model(x)
+    return model(x, generator) if spiking(model) else model(x)
 
 
 @torch.no_grad()
@@ -82,7 +88,7 @@ def evaluate(model: nn.Module, features: torch.Tensor, labels: torch.Tensor, idx
     """Evaluate on features[idx] in batches (eval mode; rate draws from a generator seeded `seed`)."""
     model.eval()
     num_steps = getattr(model, "num_steps", None)
-    generator = torch.Generator(device=device).manual_seed(seed) if model.kind == "snn" else None
+    generator = torch.Generator(device=device).manual_seed(seed) if spiking(model) else None
     total_loss, outs, rate_sums = 0.0, [], None
     for start in range(0, len(idx), batch_size):
         sel = torch.as_tensor(idx[start:start + batch_size])
@@ -90,7 +96,7 @@ def evaluate(model: nn.Module, features: torch.Tensor, labels: torch.Tensor, idx
         out = _forward(model, x, generator)
         total_loss += float(compute_loss(out, y, loss, num_steps)) * len(sel)
         outs.append(out.float().cpu())
-        if model.kind == "snn":
+        if spiking(model):
             rates = torch.stack(model.firing_rates).cpu() * len(sel)
             rate_sums = rates if rate_sums is None else rate_sums + rates
     out = torch.cat(outs)
@@ -193,7 +199,7 @@ def fit(model: nn.Module, features: torch.Tensor, labels: torch.Tensor, train_id
                                  foreach=True)
     scheduler = _scheduler(optimizer, train)
     order_gen = torch.Generator().manual_seed(seed)
-    rate_gen = torch.Generator(device=device).manual_seed(seed + 1) if model.kind == "snn" else None
+    rate_gen = torch.Generator(device=device).manual_seed(seed + 1) if spiking(model) else None
     num_steps = getattr(model, "num_steps", None)
     constrain = getattr(model, "constrain_", None)  # a model's weight constraint, kept after each step
     history: list[dict] = []
@@ -258,7 +264,7 @@ def initial_rates(model: nn.Module, features: torch.Tensor, train_idx: np.ndarra
                   seed: int, device: torch.device) -> list[float] | None:
     """For an SNN with rate > 0: `model.calibrate` on CALIBRATION_CLIPS training clips drawn
     with `seed`; returns the per-layer weight scale factors (None when nothing was done)."""
-    if model.kind != "snn" or rate <= 0:
+    if not spiking(model) or rate <= 0:
         return None
     clips = np.random.default_rng(seed).permutation(train_idx)[:CALIBRATION_CLIPS]
     generator = torch.Generator(device=device).manual_seed(seed)
