@@ -239,6 +239,6 @@ def test_a_pipeline_run_cannot_set_its_own_data_path(tmp_path):
     text = TINY.replace('"train.epochs=2", "train.batch_size=32"]\n\n[runs.ann_mlp]',
                         '"train.epochs=2", "train.batch_size=32", "data.path=/elsewhere"]\n\n[runs.ann_mlp]')
     assert text != TINY
-    with pytest.raises(ConfigError, match=r"runs.snn_2d.set = 'data.path=/elsewhere': every run of a pipeline trains on the one data set"):
+    with pytest.raises(ConfigError, match=r"runs\.snn_\w+\.set = 'data.path=/elsewhere': every run of a pipeline trains on the one data set"):
         prepare(_write(tmp_path, text), tmp_path / "o")
 
