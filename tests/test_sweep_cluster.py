@@ -30,7 +30,7 @@ patience = {epochs}
 batch_size = 16
 lr = 5e-3
 [sweep]
-folds = 2
+folds = 3
 cpus_per_trial = 1
 [sweep.grid]
 "model.beta" = [0.8, 0.9, "learnable"]
@@ -89,10 +89,10 @@ def test_a_sweep_survives_losing_a_worker_node(tmp_path, data):
         assert killed, "the worker node never finished a trial"
         summary = json.loads(stdout)
         final = _rows(out)
-        assert len(final) == summary["trials"] == 6 and summary["finished"] == 6
+        assert len(final) == summary["trials"] == 9 and summary["finished"] == 9
         assert all(final[name] == body for name, body in seen.items()), "a finished trial was run again"
         rows = [json.loads(b) for b in final.values()]
-        assert len({r["trial_id"] for r in rows}) == 6
+        assert len({r["trial_id"] for r in rows}) == 9
         assert {r["node"] for r in rows} == {info["worker"], info["head"]}
         assert summary["retried"], "no trial was lost with the killed node (it was idle)"
         for trial_id in summary["retried"]:  # a lost trial was run again, on the node that is left
