@@ -57,8 +57,11 @@ def _config(tmp_path: Path, text: str = TINY) -> Path:
 
 def _cli(*args, **kw):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # SIGINT at its default in the child, so Python installs its Ctrl-C handler there even when this
+    # test runs in a background job (a shell starts those with SIGINT ignored, and children inherit it)
     return subprocess.Popen([sys.executable, "-m", "toolchain", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env, **kw)
+                            stderr=subprocess.STDOUT, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kw)
 
 
 @pytest.mark.lava
