@@ -3,15 +3,13 @@ real interrupted + resumed run on Ray Tune that repeats no finished trial."""
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.test_sweep import SWEEP_TOML
+from tests.test_sweep import SWEEP_TOML, interrupt_after_first_row
 from toolchain.core.errors import ConfigError
 from toolchain.train.config import read_config, validate
 from toolchain.train.reproduce import get_study, load_published, plan
@@ -142,13 +140,7 @@ def test_interrupted_reproduce_resumes_without_repeating_finished_trials(tiny_da
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     log = tmp_path / "log.txt"
     proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    deadline = time.time() + 120
-    while not _rows(out):
-        assert proc.poll() is None, f"reproduce ended early:\n{log.read_text()}"
-        assert time.time() < deadline, "no trial finished in time"
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=120) == 130, log.read_text()
+    interrupt_after_first_row(proc, lambda: _rows(out), log, 120)
     first = _rows(out)
     assert 1 <= len(first) < 8 and not (out / "reproduce.md").exists()
     done = subprocess.run(args + ["--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)

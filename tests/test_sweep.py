@@ -115,19 +115,24 @@ def _rows(out):
     return {p.name: p.read_bytes() for p in (out / "trials").glob("[!.]*.json")}
 
 
+def interrupt_after_first_row(proc, rows, log: Path, timeout: float) -> str:
+    """Wait until `rows()` holds a finished trial, send SIGTERM, check exit 130; returns the log."""
+    deadline = time.time() + timeout
+    while not rows():
+        assert proc.poll() is None, f"{proc.args[3]} ended early:\n{log.read_text()}"
+        assert time.time() < deadline, "no trial finished in time"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == 130, log.read_text()
+    return log.read_text()
+
+
 def test_interrupted_sweep_resumes_without_repeating_finished_trials(tiny_data, tmp_path):
     out = tmp_path / "out"
     args = ["--config", str(_sweep_file(tmp_path, tiny_data, epochs=20)), "--out", str(out),
             "--no-progress"]
     proc = _start(args, open(tmp_path / "log.txt", "w"))
-    deadline = time.time() + 180
-    while not _rows(out):
-        assert proc.poll() is None, f"sweep ended early:\n{(tmp_path / 'log.txt').read_text()}"
-        assert time.time() < deadline, "no trial finished in time"
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=120) == 130, (tmp_path / "log.txt").read_text()
-    log = (tmp_path / "log.txt").read_text()
+    log = interrupt_after_first_row(proc, lambda: _rows(out), tmp_path / "log.txt", 180)
     assert "interrupted: rerun the same command to resume" in log and "Traceback" not in log, log[-3000:]
     first = _rows(out)
     assert 1 <= len(first) < 12
