@@ -80,7 +80,7 @@ def source_data(spec: dict, inp: np.ndarray) -> np.ndarray:
     """RingBuffer payload int32 [*lava input shape, B*T + D] for B clips of encoded input.
 
     inp: "graded_once" / "graded_every_step": int [B, n_in] (sent at a clip's first step / every
-    step); "spikes": bool [B, T, n_in].
+    step); "spikes": bool [B, T, n_in]; "frames": int [B, T, n_in] (row t sent at step t).
     """
     T, enc = spec["num_steps"], spec["input"]["encoding"]
     B = inp.shape[0]

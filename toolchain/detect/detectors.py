@@ -59,6 +59,7 @@ class DetectorRun:
     seconds: dict
     memory: dict
     problems: list[Problem] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)  # detector-specific figures for the result (e.g. stream counts)
 
 
 class Detector(ABC):
@@ -84,6 +85,12 @@ class Detector(ABC):
     @abstractmethod
     def units_per_second(self) -> float:
         """Decision units (classifications) per second of audio: what energy per day multiplies."""
+
+    @property
+    def energy_rate(self) -> tuple[float, str]:
+        """(classifications per second of audio, their name): how often the energy report's one
+        classification (priced on `DetectorRun.energy_x`) recurs; a window detector's units."""
+        return self.units_per_second, self.unit
 
     @abstractmethod
     def describe(self) -> dict:

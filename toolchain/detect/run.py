@@ -34,7 +34,7 @@ from toolchain.data.problems import Problem
 from toolchain.detect.detectors import Detector, DetectorRun, detector_for, lava_check, spread
 from toolchain.detect.events import Event, merge_events
 from toolchain.detect.raven import Selection, read_table, write_table
-from toolchain.detect.score import Counts, counts, plot_pr, pr_curve
+from toolchain.detect.score import Counts, counts, latencies, latency_figures, plot_pr, pr_curve
 from toolchain.detect.source import open_recording
 
 BACKENDS = ("emulator", "lava")  # lava: the emulator's spikes on a sample of units are checked against Lava's
@@ -200,7 +200,7 @@ def detect(q: str | Path, recordings: list[str | Path], out: str | Path, *, trut
     total_units = sum(det.units(r.samples_at_rate()) for r in opened if r is not None)
     total_hours = sum(r.duration_s for r in opened if r is not None) / 3600
     start_bar, update_bar, stop_bar = _progress(progress, total_units, total_hours)
-    results, scored, energy_x, checks = [], [], [], []
+    results, scored, energy_x, checks, all_latencies = [], [], [], [], []
     done_units, done_hours = 0, 0.0
     try:
         for path, rec, rec_truth in zip(recordings, opened, truths):
@@ -238,13 +238,16 @@ def detect(q: str | Path, recordings: list[str | Path], out: str | Path, *, trut
                      "score_histogram": {f"{v:g}": int(c) for v, c in zip(*np.unique(run.scores, return_counts=True))},
                      "seconds": {**run.seconds, "wall": wall},
                      "hours_per_second": run.duration_s / 3600 / wall if wall > 0 else None,
-                     "memory": run.memory, "problems": [p.to_dict() for p in mine],
+                     "memory": run.memory, **run.extra, "problems": [p.to_dict() for p in mine],
                      "files": _write_recording(out, path, run, events, det, opts.threshold, mine)}
             if rec_truth is not None:
                 begins = np.sort([s.begin_s for s in rec_truth])
                 begins = begins[begins < run.duration_s]
                 entry["truth_calls"] = int(begins.size)
                 entry["scores"] = counts(events, begins, tolerance, run.duration_s / 3600).figures()
+                lat = latencies(events, begins, tolerance)
+                entry["scores"].update(latency_figures(lat))
+                all_latencies.append(lat)
                 scored.append({"begin_s": run.begin_s, "end_s": run.end_s, "scores": run.scores,
                                "duration_s": run.duration_s, "truth_begin_s": begins})
             energy_x.append(run.energy_x)
@@ -270,6 +273,7 @@ def detect(q: str | Path, recordings: list[str | Path], out: str | Path, *, trut
                 s = r["scores"]
                 total = total + Counts(s["true_positives"], s["false_alarms"], s["misses"], s["hours"])
         result.update(total.figures())
+        result.update(latency_figures(np.concatenate(all_latencies) if all_latencies else np.zeros(0)))
         result["events"] = sum(r.get("events", 0) for r in results)
         result["tolerance_s"] = tolerance
         result["matching"] = (f"an event matches a true call when their onsets differ by at most {tolerance:g} s "
@@ -318,10 +322,21 @@ def _energy(ir, q, x: np.ndarray, det: Detector, opts: DetectOptions) -> dict:
     profiles = [load_profile(p) for p in (opts.profiles or list_profiles())]
     x = x[spread(x.shape[0], opts.energy_units)]
     report = analyse(ir, x.astype(np.float64), profiles=profiles, seed=opts.seed, network={"source": str(q)})
-    day = energy_per_day(report, profiles, det.units_per_second, duty_cycle=opts.duty_cycle,
-                         battery_wh=opts.battery_wh, unit=det.unit)
+    rate, unit = det.energy_rate
+    day = energy_per_day(report, profiles, rate, duty_cycle=opts.duty_cycle, battery_wh=opts.battery_wh, unit=unit)
     day["windows_analysed"] = int(x.shape[0])
+    day["synops_per_classification"] = _synops(report)
     return day
+
+
+def _synops(report: dict) -> dict:
+    """The deployed SNN's effective synaptic operations per classification in an energy report."""
+    w = (report.get("models") or {}).get("snn_deployed")
+    if w is None:
+        return {"effective_synops": None, "source": "no deployed SNN in the energy report"}
+    ops = sum(la["ops"]["zeros_skipped"] for la in w["layers"])  # recurrent ops included
+    return {"effective_synops": float(ops), "num_steps": int(w["num_steps"]),
+            "source": "energy report: emulator counts, zeros skipped, recurrent included"}
 
 
 def energy_csv(day: dict) -> str:

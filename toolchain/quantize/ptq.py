@@ -30,6 +30,9 @@ The DC input of the seed's models ("dc" encoding) reaches layer 1 as graded spik
   the quantisation report's float-vs-quantised agreement includes this effect.
 - "graded_every_step": x_int is sent every step into a memoryless current (du = 4095), exactly the
   float model's constant input, at num_steps times the synaptic operations.
+The "frames" encoding (a sequence, one spectrogram frame per step) becomes the IR's "frames": frame
+t quantised as x_int[t] = round(x[t] * (2**input_bits - 1)), sent at step t into a memoryless
+current (du from the synaptic decay: 4095 without one).
 """
 
 from __future__ import annotations
@@ -82,6 +85,8 @@ def input_encoding(net: FloatNetwork, cfg: QuantConfig) -> str:
     """The IR input encoding for the float network's encoding."""
     if net.encoding in ("rate", "latency"):
         return "spikes"
+    if net.encoding == "frames":
+        return "frames"  # one graded frame per step into a memoryless current
     if cfg.dc_input == "graded_once" and net.spiking[0].alpha:
         return "graded_every_step"  # a synaptic decay in layer 1 would not hold a once-sent current
     return cfg.dc_input
@@ -249,7 +254,7 @@ def quantize(net: FloatNetwork, calib_x: np.ndarray, cfg: QuantConfig | None = N
             records[-1]["weight_rec_clipped_fraction"] = float(np.mean(np.abs(w_rec * S / 2.0 ** wexp) > hi + 0.5))
     spec = InputSpec(n_in=net.n_in, encoding=encoding, bits=input_bits,
                      scale=float(2 ** input_bits - 1) if encoding != "spikes" else 1.0,
-                     shape=tuple(net.input_shape) or (net.n_in,),
+                     shape=(net.n_in,) if encoding == "frames" else (tuple(net.input_shape) or (net.n_in,)),
                      spike_encoder=net.encoding if encoding == "spikes" else None)
     ir = NetworkIR(name=name, num_steps=net.num_steps, input=spec, layers=layers,
                    metadata={"quantizer": {"method": "post-training", **asdict(cfg)},
