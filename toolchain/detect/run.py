@@ -302,15 +302,23 @@ def _lava(ir, checks: list[dict], k: int) -> dict:
     inputs = [c["input"] for c in checks if c.get("input") is not None]
     if not inputs:
         return {"ok": False, "units": [], "layers": [], "note": "no unit to check"}
-    inp = np.concatenate(inputs)
-    spikes = [np.concatenate([c["spikes"][i] for c in checks if c.get("input") is not None])
-              for i in range(len(ir.layers))]
+    ok = [c for c in checks if c.get("input") is not None]
+    stream = any(c.get("stream") for c in ok)
+    steps = min(c["input"].shape[1] for c in ok) if stream else None  # a stream's first frames, from rest
+    inp = np.concatenate([c["input"][:, :steps] if stream else c["input"] for c in ok])
+    spikes = [np.concatenate([c["spikes"][i][:, :steps] if stream else c["spikes"][i] for c in ok])
+              for i in range(len(ir.spiking))]
     units = [u for c in checks for u in c["units"]]
     pick = spread(inp.shape[0], k)
     report = lava_check(ir, {"input": inp[pick], "spikes": [s[pick] for s in spikes],
                              "units": [units[i] for i in pick]})
-    report["note"] = (f"Lava (CPU simulator) ran {len(pick)} window(s) spread over the recordings; their spikes "
-                      "are compared with the emulator's, layer by layer")
+    if stream:
+        report["note"] = (f"Lava (CPU simulator) ran the first {steps} frames of {len(pick)} recording(s) as one "
+                          "stream each (graded frames, no reset); their spikes are compared with the emulator's "
+                          "streamed spikes of the same steps, layer by layer")
+    else:
+        report["note"] = (f"Lava (CPU simulator) ran {len(pick)} window(s) spread over the recordings; their spikes "
+                          "are compared with the emulator's, layer by layer")
     return report
 
 

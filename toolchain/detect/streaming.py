@@ -138,7 +138,7 @@ class StreamingDetector(Detector):
 
     @property
     def energy_rate(self) -> tuple[float, str]:
-        return 1.0 / (self.W * self.frame_hop_s), f"{self.W}-frame stretch"
+        return 1.0 / (self.W * self.frame_hop_s), f"{self.W}-frame block"
 
     @property
     def span_s(self) -> float:
