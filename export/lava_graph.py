@@ -45,6 +45,8 @@ def process_spec(ir: NetworkIR) -> tuple[dict, dict[str, np.ndarray]]:
         if hasattr(layer, "weight"):
             graded = ir.input.graded and max_input(ir, i) > 1
             p.update(weight_exp=int(layer.weight_exp), num_message_bits=int(ir.input.bits) if graded else 0)
+        if layer.kind == "dense_rec":
+            p["weight_exp_rec"] = int(layer.rec_exp)
         if layer.kind == "conv":
             p.update(stride=list(layer.stride), padding=list(layer.padding), dilation=list(layer.dilation),
                      groups=int(layer.groups))

@@ -72,6 +72,8 @@ def _tiny_rec_net(seed: int = 0, n: int = 12, hidden: int = 10, T: int = 8):
         model.layers[0].synapse.weight.mul_(3.0)
         model.layers[0].recurrent.weight.mul_(2.0)
         model.layers[1].weight.mul_(4.0)
+        model.layers[0].synapse.bias.add_(0.3)
+        model.layers[1].bias.add_(0.3)
     return model.to_float_network()
 
 
@@ -89,6 +91,9 @@ def test_quantised_rleaky_frames_network_streams_like_lava():
     ir, report = quantize(net, calib, name="tiny-stream")
     assert ir.input.encoding == "frames" and ir.input.n_in == 12 and ir.kinds == ["dense_rec", "dense"]
     assert ir.layers[0].du == 4095 and ir.input.bits == 8
+    # the binary feedback gets its own exponent: at W's (shifted for 8-bit frames) V would clip
+    rec = next(la for la in report["layers"] if la["kind"] == "dense_rec")
+    assert ir.layers[0].rec_exp > ir.layers[0].weight_exp and rec["weight_rec_clipped_fraction"] == 0.0
     x = rng.random((1, 50, 12))  # a 50-frame stream (the clip has 8)
     inp = encode_for_ir(ir, x)
     assert inp.shape == (1, 50, 12) and inp.dtype == np.int32 and inp.max() <= 255
