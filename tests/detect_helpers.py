@@ -18,6 +18,16 @@ KNOBS = dict(snr_db_min=8.0, snr_db_max=16.0, onset_spread_s=0.6, confounder_pro
              positive_confounder_prob=0.1, partial_prob=0.0)
 
 
+def short_recording(path):
+    """Three minutes of synthetic audio at `path` with up-calls at known times (table beside it)."""
+    from toolchain.data.recording import synth_recording
+
+    man = synth_recording(path, 0.05, seed=4, calls_per_hour=200, config=synth.SynthConfig(**KNOBS),
+                          progress=False, workers=1)
+    assert man["calls"] >= 5
+    return path
+
+
 def tiny_detector(n_clips: int = 240, seed: int = 3, num_steps: int = 8):
     """(Deployment, representation dict) of the tiny detector (see module docstring)."""
     from sklearn.linear_model import LogisticRegression

@@ -4,7 +4,6 @@ recording frame by frame, never reset) and `neurodeploy detect-compare` against 
 from __future__ import annotations
 
 import csv
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +12,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.detect_helpers import KNOBS, tiny_detector, tiny_stream_detector
+from tests.detect_helpers import short_recording, tiny_detector, tiny_stream_detector
 from toolchain.core.errors import ConfigError
-from toolchain.data import synth
-from toolchain.data.recording import synth_recording, table_path
+from toolchain.data.recording import table_path
 from toolchain.detect import DetectOptions, detect
 from toolchain.detect.compare import compare
 from toolchain.detect.raven import COLUMNS
@@ -25,11 +23,7 @@ from toolchain.detect.raven import COLUMNS
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory) -> Path:
     """Three minutes of synthetic audio with up-calls at known times (table beside it)."""
-    path = tmp_path_factory.mktemp("rec") / "buoy.wav"
-    man = synth_recording(path, 0.05, seed=4, calls_per_hour=200, config=synth.SynthConfig(**KNOBS),
-                          progress=False, workers=1)
-    assert man["calls"] >= 5
-    return path
+    return short_recording(tmp_path_factory.mktemp("rec") / "buoy.wav")
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +42,9 @@ def stream_run(stream_q, recording, tmp_path_factory):
 
 def _whole_run_scores(q: Path, recording: Path):
     """Scores of one emulator run over all frames of the recording at once (no blocks)."""
+    from toolchain.core.result import SimResult
     from toolchain.counts import topology_from_ir
     from toolchain.counts.synops import effective_synops
-    from toolchain.core.result import SimResult
     from toolchain.emulator import Emulator
     from toolchain.ir import load_ir
     from toolchain.represent import representation_from_dict, stream_frames

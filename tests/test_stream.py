@@ -111,7 +111,12 @@ def test_stream_frames_equal_clip_frames():
     clip cut from it at a multiple of hop (what lets a stream reuse the training representation);
     per-clip normalisation is refused for a stream."""
     from toolchain.core.errors import ConfigError
-    from toolchain.represent import SpectrogramFramesConfig, fit_normalisation, spectrogram, stream_frames
+    from toolchain.represent import (
+        SpectrogramFramesConfig,
+        fit_normalisation,
+        spectrogram,
+        stream_frames,
+    )
 
     rng = np.random.default_rng(3)
     audio = (rng.standard_normal(12000) * 0.05).astype(np.float32)

@@ -38,9 +38,8 @@ from typing import Callable
 import numpy as np
 
 from toolchain.core.errors import ConfigError
-from toolchain.data.problems import Problem
-from toolchain.detect.detectors import DetectorRun, Detector, _rep_kind, register, spread
-from toolchain.detect.source import Recording, truncation_problem
+from toolchain.detect.detectors import Detector, DetectorRun, reader_problems, register, spread
+from toolchain.detect.source import Recording
 from toolchain.emulator import Emulator
 from toolchain.ir.graph import NetworkIR
 
@@ -93,6 +92,7 @@ class StreamingDetector(Detector):
 
     name = "streaming"
     unit = "frame"
+    representations = STREAM_KINDS
 
     def __init__(self, ir: NetworkIR, *, hop_s: float | None = None, seed: int = 0,
                  check_frames: int = 64, net_block: int = NET_BLOCK_FRAMES):
@@ -119,10 +119,6 @@ class StreamingDetector(Detector):
         self.check_frames = int(check_frames)
         self.net_block = int(net_block)
         self.emulator = Emulator(ir)
-
-    @classmethod
-    def accepts(cls, ir: NetworkIR) -> bool:
-        return _rep_kind(ir) in STREAM_KINDS
 
     @property
     def sample_rate(self) -> int:
@@ -242,13 +238,7 @@ class StreamingDetector(Detector):
         begin = np.maximum(idx - self.W + 1, 0) * hop_s
         end = idx * hop_s + frame_s
         duration = stats["samples"] / self.sample_rate
-        problems = []
-        trunc = truncation_problem(rec, reader.frames_read, reader.error)
-        if trunc is not None:
-            problems.append(trunc)
-        if reader.nonfinite:
-            problems.append(Problem(str(rec.path), "nan", f"{rec.path}: {reader.nonfinite} NaN/inf sample(s)",
-                                    action="set to 0"))
+        problems = reader_problems(rec, reader)
         check = {"units": [0] if check_in else [], "stream": True,
                  "input": np.concatenate(check_in)[None] if check_in else None,
                  "spikes": [s[None] for s in check_sp] if check_sp is not None else None}

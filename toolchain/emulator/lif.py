@@ -11,16 +11,18 @@ Per step t (u, v, s as in `toolchain.ir.graph`):
     v = clip(trunc(v * (4096 - dv) / 4096) + u + bias, -(2**23 - 1), 2**23 - 1)
     subtract reset: v = clip(v - s_prev * (vth << 6), same limits)   (as our Lava model does)
     s = v > vth << 6;   zero reset: v = 0 where s
+Every call starts from rest (u = v = s = 0) unless given a `NeuronState`, which it then leaves at the
+state after its last step: consecutive calls continue one unbroken run (a stream, `Emulator.stream`).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 # Lava fixes multiprocessing's start method to "fork" when its runtime is imported and fails if the
 # method is already set; numba's parallel runtime reads (and so fixes) it on first use. Importing
 # Lava's runtime first lets both live in one process.
 import lava.magma.runtime.message_infrastructure.multiprocessing  # noqa: F401
-from dataclasses import dataclass
-
 import numba
 import numpy as np
 
