@@ -155,6 +155,20 @@ def reader_problems(rec: Recording, reader) -> list[Problem]:
     return problems
 
 
+def timed(items, seconds: dict, key: str):
+    """The items of `items` in order, the time spent producing each added to seconds[key] (s)."""
+    it = iter(items)
+    while True:
+        t0 = time.perf_counter()
+        try:
+            item = next(it)
+        except StopIteration:
+            return
+        finally:
+            seconds[key] += time.perf_counter() - t0
+        yield item
+
+
 def spread(n: int, k: int) -> np.ndarray:
     """k (or n if fewer) unit indices spread evenly over 0..n-1, ascending, distinct."""
     if n <= 0 or k <= 0:
@@ -249,15 +263,8 @@ class WindowedDetector(Detector):
         stream = WindowStream(self.spec, self.batch)
         scores, energy_x, check_in, check_spikes, check_idx = [], [], [], [], []
         t = {"read": 0.0, "features": 0.0, "network": 0.0}
-        batches = iter(stream(reader))
-        while True:
-            t0 = time.perf_counter()
-            item = next(batches, None)
+        for first, windows in timed(stream(reader), t, "read"):
             t1 = time.perf_counter()
-            t["read"] += t1 - t0
-            if item is None:
-                break
-            first, windows = item
             x = self.features(windows)
             t2 = time.perf_counter()
             inp = encode_for_ir(self.ir, x, self.seed, first)

@@ -38,7 +38,14 @@ from typing import Callable
 import numpy as np
 
 from toolchain.core.errors import ConfigError
-from toolchain.detect.detectors import Detector, DetectorRun, reader_problems, register, spread
+from toolchain.detect.detectors import (
+    Detector,
+    DetectorRun,
+    reader_problems,
+    register,
+    spread,
+    timed,
+)
 from toolchain.detect.source import Recording
 from toolchain.emulator import Emulator
 from toolchain.ir.graph import NetworkIR
@@ -195,15 +202,8 @@ class StreamingDetector(Detector):
         spec = self.ir.input
         pending = np.zeros((0, spec.n_in), dtype=np.float32)  # frames of an energy stretch split by blocks
         pend_first = 0
-        frames_it = iter(self._frames(reader, stats))
-        while True:
-            t0 = time.perf_counter()
-            item = next(frames_it, None)
+        for first, feats in timed(self._frames(reader, stats), t, "read+features"):
             t1 = time.perf_counter()
-            t["read+features"] += t1 - t0
-            if item is None:
-                break
-            first, feats = item
             for a in range(0, feats.shape[0], self.net_block):
                 x = feats[a:a + self.net_block]
                 f0 = first + a
