@@ -111,7 +111,8 @@ def detect(
     recordings: List[Path] = typer.Argument(..., help="WAV / AIFF / FLAC recordings of any length and sample rate."),
     out: Path = typer.Option(..., "--out", help="Output folder: <stem>.detections.selections.txt (Raven), "
                              "<stem>.events.csv / .json, pr_curve.csv / .png, energy_per_day.csv, detect.json."),
-    hop: Optional[float] = typer.Option(None, "--hop", help="Seconds between window starts (default half a window)."),
+    hop: Optional[float] = typer.Option(None, "--hop", help="Seconds between window starts (default half a window; "
+                                        "a streaming network has no window and refuses it)."),
     threshold: float = typer.Option(0.0, "--threshold", help="A window is positive when its score (output spike "
                                     "count of the call neuron minus the no-call neuron, -num_steps..num_steps) is "
                                     "above this; 0 = the network's own decision."),
@@ -132,8 +133,10 @@ def detect(
     seed: int = typer.Option(0, "--seed", help="Seed of rate-coded input spikes."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Slide a deployed network over long recordings: events as Raven selection tables, scores against a
-    truth table (precision, recall, F1, false alarms per hour, PR curve), energy per day of monitoring."""
+    """Slide a deployed network over long recordings (a streaming network, e.g. preset snn-stream, runs frame by
+    frame over the whole recording instead, never reset): events as Raven selection tables, scores against a
+    truth table (precision, recall, F1, false alarms per hour, latency to detection, PR curve), energy per day
+    of monitoring."""
     from toolchain.detect import DetectOptions
     from toolchain.detect import detect as run_detect
 
