@@ -6,12 +6,12 @@ positive units into events (toolchain.detect.events) and write, into the output 
 atomically as soon as the recording is done:
 
     <stem>.detections.selections.txt   Raven Pro selection table of the events (+ a Score column)
-    <stem>.events.csv / .events.json   the events (begin, end, score, peak, units merged)
-    <stem>.windows.csv                 every unit's span and score (re-threshold without re-running)
+    <stem>.events.csv / .events.json   the events (begin, end, score, peak, units merged, decided)
+    <stem>.windows.csv / .frames.csv   every unit's span and score (re-threshold without re-running)
 
-then, over all recordings: scores against the truth tables (toolchain.detect.score), the
-precision-recall curve (pr_curve.csv, pr_curve.png), the Lava check (backend "lava"), energy per
-day (energy_per_day.csv) and everything in detect.json.
+then, over all recordings: scores and latency to detection against the truth tables
+(toolchain.detect.score), the precision-recall curve (pr_curve.csv, pr_curve.png), the Lava check
+(backend "lava"), energy per day (energy_per_day.csv) and everything in detect.json.
 
 Truth tables (`truth`): one per recording, in the same order; or one table with a Begin File (or
 Begin Path) column naming each row's recording. Rows naming another file are left out (said).
@@ -136,11 +136,21 @@ def _events_json(rec: Path, run: DetectorRun, events: list[Event], det: Detector
             "events": [e.to_dict() for e in events]}
 
 
-def _units_csv(run: DetectorRun) -> str:
-    """Every unit's span and score (for re-thresholding without re-running the network)."""
-    lines = ["begin_s,end_s,score"]
-    lines += [f"{b:.6f},{e:.6f},{s:g}" for b, e, s in zip(run.begin_s, run.end_s, run.scores)]
-    return "\n".join(lines) + "\n"
+UNITS_CSV_CHUNK = 65536  # lines formatted at a time (a 24 h stream has 6.6 million frames)
+
+
+def write_units_csv(path: Path, run: DetectorRun) -> Path:
+    """Every unit's span and score (for re-thresholding without re-running), atomically, written in
+    chunks so memory does not grow with the recording beyond the unit arrays themselves."""
+    from toolchain.core.fileio import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        fh.write("begin_s,end_s,score\n")
+        for a in range(0, run.scores.size, UNITS_CSV_CHUNK):
+            b = a + UNITS_CSV_CHUNK
+            fh.write("".join(f"{x:.6f},{y:.6f},{z:g}\n"
+                             for x, y, z in zip(run.begin_s[a:b], run.end_s[a:b], run.scores[a:b])))
+    return Path(path)
 
 
 def _write_recording(out: Path, rec: Path, run: DetectorRun, events: list[Event], det: Detector,
@@ -151,10 +161,10 @@ def _write_recording(out: Path, rec: Path, run: DetectorRun, events: list[Event]
     files = {"selections": write_table(out / f"{stem}{TABLE_SUFFIX}", sel),
              "events_csv": write_text(out / f"{stem}.events.csv",
                                       _csv([{"event": i, **e.to_dict()} for i, e in enumerate(events, 1)],
-                                           ["event", "begin_s", "end_s", "score", "peak_s", "units"])),
+                                           ["event", "begin_s", "end_s", "score", "peak_s", "units", "decided_s"])),
              "events_json": write_json(out / f"{stem}.events.json",
                                        _events_json(rec, run, events, det, threshold, problems)),
-             "units_csv": write_text(out / f"{stem}.{det.unit}s.csv", _units_csv(run))}
+             "units_csv": write_units_csv(out / f"{stem}.{det.unit}s.csv", run)}
     return {k: str(v) for k, v in files.items()}
 
 
