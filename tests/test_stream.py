@@ -132,3 +132,22 @@ def test_stream_frames_equal_clip_frames():
     assert 0.0 <= long.min() and long.max() <= 1.0 and (long == 0).mean() > 0.3  # the median level maps to 0
     with pytest.raises(ConfigError, match="needs normalise='fixed'"):
         stream_frames(audio, SpectrogramFramesConfig(scale="log"))
+
+
+def test_recurrent_exponent_survives_the_ir_file_and_defaults_to_the_layer_exponent(tmp_path):
+    """weight_exp_rec is stored and read back; a layer without it (older files) uses weight_exp, and the
+    emulator shifts the feedback by it (a different exponent changes the spikes)."""
+    from toolchain.ir import load_ir, save_ir
+
+    rng = np.random.default_rng(12)
+    ir = random_rec_ir(rng, [9, 8, 7, 3], "frames", num_steps=6)
+    inp = rng.integers(0, 64, size=(1, 30, 9)).astype(np.int32)
+    calibrate_thresholds(ir, inp)
+    rec = ir.layers[1]
+    assert rec.weight_exp_rec is None and rec.rec_exp == rec.weight_exp and rec.params()["weight_exp_rec"] == rec.weight_exp
+    before = Emulator(ir).run(inp).layer_spikes[1]
+    rec.weight_exp_rec = rec.weight_exp + 2
+    save_ir(ir, tmp_path / "n.ndir")
+    back = load_ir(tmp_path / "n.ndir")
+    assert back.layers[1].rec_exp == rec.weight_exp + 2
+    assert not np.array_equal(Emulator(back).run(inp).layer_spikes[1], before)
