@@ -45,6 +45,8 @@ def process_spec(ir: NetworkIR) -> tuple[dict, dict[str, np.ndarray]]:
         if hasattr(layer, "weight"):
             graded = ir.input.graded and max_input(ir, i) > 1
             p.update(weight_exp=int(layer.weight_exp), num_message_bits=int(ir.input.bits) if graded else 0)
+        if layer.kind == "dense_rec":
+            p["weight_exp_rec"] = int(layer.rec_exp)
         if layer.kind == "conv":
             p.update(stride=list(layer.stride), padding=list(layer.padding), dilation=list(layer.dilation),
                      groups=int(layer.groups))
@@ -60,11 +62,16 @@ def process_spec(ir: NetworkIR) -> tuple[dict, dict[str, np.ndarray]]:
 
 
 def run_lava(ir: NetworkIR, inp: np.ndarray, record_v: bool = False) -> SimResult:
-    """Run `ir` on encoded input `inp` (B clips) in Lava; spikes aligned like the emulator's."""
+    """Run `ir` on encoded input `inp` (B clips) in Lava; spikes aligned like the emulator's.
+
+    "frames" input [B, T, n_in] may have any T: each clip then runs T steps from rest, without a
+    reset inside (a stream of T frames), whatever the IR's num_steps."""
     t0 = time.perf_counter()
     spec, arrays = process_spec(ir)
+    if ir.input.encoding == "frames":
+        spec["num_steps"] = int(inp.shape[1])
     out = lava_runtime.run(spec, arrays, inp, record_v)
-    meta = {"encoding": ir.input.encoding, "num_steps": ir.num_steps, "seconds": time.perf_counter() - t0,
+    meta = {"encoding": ir.input.encoding, "num_steps": spec["num_steps"], "seconds": time.perf_counter() - t0,
             "lava_steps": out["steps"]}
     if record_v:
         meta["v"], meta["u"] = out["v"], out["u"]

@@ -11,7 +11,7 @@ graph runs without neurodeploy:
 Graph: [io.source.RingBuffer ->] one block per layer, chosen by the layer's kind (BUILDERS):
     dense      Dense -> LIFReset
     conv       Conv -> LIFReset               (Lava's (X, Y, C) = (W, H, C) layout)
-    dense_rec  Dense -> LIFReset, and LIFReset -> Dense (recurrent) -> the same LIFReset
+    dense_rec  Dense -> LIFReset, and LIFReset -> Dense (recurrent, its own weight_exp_rec) -> the same LIFReset
     input      LIFReset fed by the source directly (no synapse), or by a per-clip bias
     flatten    nothing: the next block reads the previous population through a (C, H, W) flatten
 with a recorder on every population's spikes (and u, v when asked): lava_models/recorder.py, which
@@ -80,7 +80,7 @@ def source_data(spec: dict, inp: np.ndarray) -> np.ndarray:
     """RingBuffer payload int32 [*lava input shape, B*T + D] for B clips of encoded input.
 
     inp: "graded_once" / "graded_every_step": int [B, n_in] (sent at a clip's first step / every
-    step); "spikes": bool [B, T, n_in].
+    step); "spikes": bool [B, T, n_in]; "frames": int [B, T, n_in] (row t sent at step t).
     """
     T, enc = spec["num_steps"], spec["input"]["encoding"]
     B = inp.shape[0]
@@ -164,7 +164,8 @@ def build_dense_rec(p, arrays, i, T, prev):
     from lava.proc.io.reset import Reset
 
     lif, procs = build_dense(p, arrays, i, T, prev)
-    rec = _dense(arrays[f"weight_rec_{i}"], {**p, "num_message_bits": 0}, f"dense_rec{i}")
+    rec = _dense(arrays[f"weight_rec_{i}"], {**p, "num_message_bits": 0,
+                                             "weight_exp": p.get("weight_exp_rec", p["weight_exp"])}, f"dense_rec{i}")
     lif.s_out.connect(rec.s_in)
     rec.a_out.connect(lif.a_in)
     # The feedback of a clip's last step must not reach the next clip: zero the buffer it sits in.

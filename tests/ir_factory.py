@@ -33,7 +33,9 @@ def random_ir(rng: np.random.Generator, sizes: list[int], num_steps: int, encodi
 
 
 def random_input(rng: np.random.Generator, ir: NetworkIR, batch: int) -> np.ndarray:
-    """Encoded input for `ir`: graded ints or binary spike trains."""
+    """Encoded input for `ir`: graded ints (a frame per step for "frames") or binary spike trains."""
+    if ir.input.encoding == "frames":
+        return rng.integers(0, 2 ** ir.input.bits, size=(batch, ir.num_steps, ir.input.n_in)).astype(np.int32)
     if ir.input.graded:
         return rng.integers(0, 2 ** ir.input.bits, size=(batch, ir.input.n_in)).astype(np.int32)
     return rng.random((batch, ir.num_steps, ir.input.n_in)) < rng.uniform(0.2, 0.6)

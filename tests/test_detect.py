@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.detect_helpers import KNOBS, tiny_detector
+from tests.detect_helpers import KNOBS, short_recording, tiny_detector
 from toolchain.data import synth
 from toolchain.data.recording import synth_recording, table_path
 from toolchain.detect import DetectOptions, Event, detect, merge_events, read_table
@@ -37,11 +37,7 @@ def q(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory) -> Path:
     """Three minutes of synthetic audio with 10 up-calls at known times (table beside it)."""
-    path = tmp_path_factory.mktemp("rec") / "buoy.wav"
-    man = synth_recording(path, 0.05, seed=4, calls_per_hour=200, config=synth.SynthConfig(**KNOBS),
-                          progress=False, workers=1)
-    assert man["calls"] >= 5
-    return path
+    return short_recording(tmp_path_factory.mktemp("rec") / "buoy.wav")
 
 
 def test_detect_writes_a_raven_table_inside_the_recording_and_json_scores(q, recording, tmp_path):

@@ -108,7 +108,8 @@ def test_snn_conv_preset_trains_reloads_quantises_and_verifies_on_lava(tmp_path,
     assert report["ok"] is True, report["backends"]
 
 
-def test_snn_rec_preset_trains_and_reloads_and_its_stream_input_is_refused_by_the_quantiser(tmp_path, data):
+def test_snn_rec_preset_trains_reloads_and_quantises_but_its_per_clip_frames_cannot_stream(tmp_path, data):
+    from toolchain.detect import detector_for
     from toolchain.quantize.from_run import quantize_run
 
     result = _train(data, tmp_path / "run", "snn-rec", "model.hidden=[16]", "train.batch_size=36")
@@ -118,6 +119,9 @@ def test_snn_rec_preset_trains_and_reloads_and_its_stream_input_is_refused_by_th
     assert run.representation["kind"] == "spectrogram_frames"
     net = run.model.to_float_network()
     assert [layer.kind for layer in net.layers] == ["dense_rec", "dense"] and net.layers[0].n_in == 105
-    with pytest.raises(ConfigError, match="'frames' encoding .* no per-step graded input"):
-        quantize_run(tmp_path / "run", progress=False)
+    dep = quantize_run(tmp_path / "run", progress=False)
+    assert dep.ir.input.encoding == "frames" and dep.ir.input.n_in == 105 and dep.ir.num_steps == 135
+    # the preset normalises each clip on its own: frames of a long recording would not be those
+    with pytest.raises(ConfigError, match="normalise='per_clip' depends on the whole clip"):
+        detector_for(dep.ir)
     assert np.isfinite(result["val_auc"])

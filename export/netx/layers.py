@@ -46,10 +46,12 @@ def _where(i: int, layer) -> str:
 def effective_weight(i: int, layer, field: str = "weight") -> np.ndarray:
     """W << weight_exp as netx stores it, or NetxExportError."""
     where = _where(i, layer)
-    if layer.weight_exp < 0:
-        raise NetxExportError(f"{where} field 'weight_exp': {layer.weight_exp} (a right-shifted sum) cannot be "
+    exp = layer.exp_of(field)
+    if exp < 0:
+        name = "weight_exp_rec" if field == "weight_rec" else "weight_exp"
+        raise NetxExportError(f"{where} field '{name}': {exp} (a right-shifted sum) cannot be "
                               "expressed in a .net file; quantise with netx_compatible = true")
-    w = np.asarray(getattr(layer, field), dtype=np.int64) << int(layer.weight_exp)
+    w = np.asarray(getattr(layer, field), dtype=np.int64) << exp
     if w.size and (w.min() < NETX_WEIGHT_MIN or w.max() > NETX_WEIGHT_MAX):
         raise NetxExportError(f"{where} field '{field}': effective weights {w.min()}..{w.max()} exceed netx's "
                               f"{NETX_WEIGHT_MIN}..{NETX_WEIGHT_MAX}")

@@ -51,21 +51,28 @@ def render_energy_day(day: dict) -> None:
 
 def _render(r: dict) -> None:
     d = r["detector"]
-    _print(f"network {r['network']}: {d['detector']} detector, window {d['window_s']:g} s, hop {d['hop_s']:g} s, "
-                  f"threshold {r['threshold']:g} ({r['threshold_units']})")
+    span = "window" if d["unit"] == "window" else f"score over the last {d.get('integration_frames')} frames"
+    _print(f"network {r['network']}: {d['detector']} detector, {span} {d['window_s']:g} s, hop {d['hop_s']:g} s, "
+           f"threshold {r['threshold']:g} ({r['threshold_units']})")
     for rec in r["recordings"]:
         if rec["status"] != "ok":
             _print(f"[red]skipped[/] {rec['recording']}")
             continue
         sec = rec["seconds"]
-        _print(f"{rec['recording']}: {rec['hours']:.3f} h, {rec['units']} windows, {rec['events']} events "
-                      f"({sec['wall']:.1f} s: read {sec['read']:.1f}, features {sec['features']:.1f}, network "
-                      f"{sec['network']:.1f}; {_r(rec['hours_per_second'], '{:.3g}')} h of audio / s) -> "
-                      f"{rec['files']['selections']}")
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in sec.items() if k != "wall")
+        _print(f"{rec['recording']}: {rec['hours']:.3f} h, {rec['units']} {d['unit']}s, {rec['events']} events "
+               f"({sec['wall']:.1f} s: {stages}; {_r(rec['hours_per_second'], '{:.3g}')} h of audio / s) -> "
+               f"{rec['files']['selections']}")
         if "scores" in rec:
             s = rec["scores"]
             _print(f"  vs truth ({rec['truth_calls']} calls): precision {_r(s['precision'])}, recall "
-                          f"{_r(s['recall'])}, F1 {_r(s['f1'])}, false alarms / h {_r(s['false_alarms_per_hour'], '{:.2f}')}")
+                          f"{_r(s['recall'])}, F1 {_r(s['f1'])}, false alarms / h {_r(s['false_alarms_per_hour'], '{:.2f}')}, "
+                          f"median latency to detection {_r(s.get('latency_median_s'), '{:.2f}')} s")
+        if rec.get("stream_counts"):
+            sc = rec["stream_counts"]
+            _print(f"  stream: {sc['steps']} steps in one run, {sc['effective_synops']:.4g} effective synaptic ops "
+                   f"({_r(sc['effective_synops_per_hour'], '{:.4g}')} per hour of audio), spikes per layer "
+                   f"{sc['spikes_per_layer']}")
     for note in r["notes"]:
         _print(f"[yellow]note:[/] {note}")
     if r.get("pr_curve"):
@@ -81,13 +88,14 @@ def _render(r: dict) -> None:
                       _r(p["false_alarms_per_hour"], "{:.2f}"))
         _print(t)
         _print(f"[bold]precision {_r(r['precision'])}, recall {_r(r['recall'])}, F1 {_r(r['f1'])}, "
-                      f"false alarms per hour {_r(r['false_alarms_per_hour'], '{:.2f}')}[/] ({r['events']} events, "
+                      f"false alarms per hour {_r(r['false_alarms_per_hour'], '{:.2f}')}, median latency to "
+                      f"detection {_r(r.get('latency_median_s'), '{:.2f}')} s[/] ({r['events']} events, "
                       f"{r['calls']} calls, {r['hours']:.2f} h; {r['matching']})")
     if "lava" in r:
         lv = r["lava"]
         verdict = "[green]emulator == Lava[/]" if lv["ok"] else "[red]MISMATCH emulator != Lava[/]"
         per = ", ".join(f"layer {la['layer']}: {la['mismatches']} mismatches" for la in lv["layers"])
-        _print(f"Lava check on windows {lv['units']}: {verdict} ({per})")
+        _print(f"Lava check on {d['unit']}s {lv['units']}: {verdict} ({per})")
     if "energy_per_day" in r:
         render_energy_day(r["energy_per_day"])
     for kind, path in r["files"].items():
@@ -103,7 +111,8 @@ def detect(
     recordings: List[Path] = typer.Argument(..., help="WAV / AIFF / FLAC recordings of any length and sample rate."),
     out: Path = typer.Option(..., "--out", help="Output folder: <stem>.detections.selections.txt (Raven), "
                              "<stem>.events.csv / .json, pr_curve.csv / .png, energy_per_day.csv, detect.json."),
-    hop: Optional[float] = typer.Option(None, "--hop", help="Seconds between window starts (default half a window)."),
+    hop: Optional[float] = typer.Option(None, "--hop", help="Seconds between window starts (default half a window; "
+                                        "a streaming network has no window and refuses it)."),
     threshold: float = typer.Option(0.0, "--threshold", help="A window is positive when its score (output spike "
                                     "count of the call neuron minus the no-call neuron, -num_steps..num_steps) is "
                                     "above this; 0 = the network's own decision."),
@@ -124,8 +133,10 @@ def detect(
     seed: int = typer.Option(0, "--seed", help="Seed of rate-coded input spikes."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Slide a deployed network over long recordings: events as Raven selection tables, scores against a
-    truth table (precision, recall, F1, false alarms per hour, PR curve), energy per day of monitoring."""
+    """Slide a deployed network over long recordings (a streaming network, e.g. preset snn-stream, runs frame by
+    frame over the whole recording instead, never reset): events as Raven selection tables, scores against a
+    truth table (precision, recall, F1, false alarms per hour, latency to detection, PR curve), energy per day
+    of monitoring."""
     from toolchain.detect import DetectOptions
     from toolchain.detect import detect as run_detect
 
@@ -210,3 +221,69 @@ def bench_detect_cmd(
                       f"spikes equal on the Lava windows: {r['spikes_equal']}")
 
     emit(r, as_json, render)
+
+
+def _range_fmt(r, unit: str = "J") -> str:
+    if r is None:
+        return "n/a"
+    from toolchain.detect.energy_day import fmt_energy_range
+
+    return fmt_energy_range(r)
+
+
+def render_compare(c: dict) -> None:
+    """The comparison table and its verdict sentences (rich, on stdout)."""
+    from rich.table import Table
+
+    a, b = c["a"], c["b"]
+    t = Table(title=f"{c['hours']:.2f} h of audio, {c['calls']} true calls, onset tolerance {c['tolerance_s']:g} s "
+                    f"({', '.join(Path(r).name for r in c['recordings'])})")
+    t.add_column("figure")
+    for s in (a, b):
+        t.add_column(f"{s['label']}\n{s['detector']} ({s['unit']}s)", justify="right")
+
+    def row(name, fn):
+        t.add_row(name, *(fn(s) for s in (a, b)))
+
+    row("threshold", lambda s: f"{s['threshold']:g}")
+    row("events", lambda s: str(s["events"]))
+    row("precision", lambda s: _r(s["precision"]))
+    row("recall", lambda s: _r(s["recall"]))
+    row("F1", lambda s: _r(s["f1"]))
+    row("false alarms / h", lambda s: _r(s["false_alarms_per_hour"], "{:.1f}"))
+    row("best F1 on the PR curve*", lambda s: "n/a" if not s["best"] else
+        f"{s['best']['f1']:.3f} @ {s['best']['threshold']:g} ({s['best']['false_alarms_per_hour']:.1f} FA/h)")
+    row("latency to detection, median s", lambda s: _r(s["latency_median_s"], "{:.2f}"))
+    row("latency quartiles, s", lambda s: "n/a" if s["latency_q1_s"] is None else
+        f"{s['latency_q1_s']:.2f}-{s['latency_q3_s']:.2f}")
+    row("classifications / h", lambda s: _r(s.get("classifications_per_hour"), "{:,.0f}") +
+        (f" ({s['classification_unit']}s)" if s.get("classification_unit") else ""))
+    row("synaptic ops / h (energy report)", lambda s: _r(s["synops_per_hour"], "{:.3g}"))
+    row("synaptic ops / h (counted on the stream)", lambda s: _r(s.get("synops_per_hour_counted"), "{:.3g}"))
+    for prof in sorted(set(a["energy_per_hour"]) | set(b["energy_per_hour"])):
+        row(f"{prof}: classification energy / h", lambda s, p=prof: _range_fmt(
+            (s["energy_per_hour"].get(p) or {}).get("classification_J")))
+        row(f"{prof}: total with static / h", lambda s, p=prof: ((">= " if (s["energy_per_hour"].get(p) or {}).get(
+            "lower_bound") else "") + _range_fmt((s["energy_per_hour"].get(p) or {}).get("total_J"))))
+    _print(t)
+    _print("* tuned on these same recordings: an optimistic figure, not a held-out one")
+    for v in c["verdicts"]:
+        _print(f"[bold]{v}[/]")
+
+
+@app.command("detect-compare")
+def detect_compare_cmd(
+    a: Path = typer.Argument(..., help="A `detect --out` folder (e.g. the windowed 2D SNN's)."),
+    b: Path = typer.Argument(..., help="Another `detect --out` folder on the same recordings (e.g. the streaming SNN's)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the comparison JSON here."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Compare two detectors run on the same recordings with the same truth and tolerance: F1, latency to
+    detection, synaptic operations and energy per hour of audio on every profile, with computed verdicts."""
+    from toolchain.core.fileio import write_json
+    from toolchain.detect.compare import compare
+
+    c = compare(a, b)
+    if out:
+        write_json(out, c)
+    emit(c, as_json, render_compare)

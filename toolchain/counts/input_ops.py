@@ -4,6 +4,7 @@
   once per classification (at the first step; the layer holds the result as a current).
 - "graded_every_step": the same ops at every step.
 - "spikes": one accumulate (AC) per input spike per nonzero fan-out.
+- "frames": one graded op per nonzero value of each step's frame per nonzero fan-out, every step.
 - an `input` population (lava-dl's input layer, under "bias" or "spikes"): no synapses, so no ops
   (kind "none"); its neurons are driven by the bias or the spikes themselves.
 
@@ -24,6 +25,10 @@ def input_layer_ops(topo, sim) -> tuple[np.ndarray, str]:
     B, T = x.shape[0], topo.num_steps
     if conn.kind == "input":
         return np.zeros((B, T), dtype=np.int64), "none"
+    if topo.encoding == "frames":  # a graded vector per step: MAC-like ops on its nonzero values
+        if x.ndim != 3:
+            raise ValueError(f"frame input must be [B, T, n_in], got shape {x.shape}")
+        return conn.ops(x.reshape(B * T, -1)).reshape(B, T), "graded"
     if topo.graded:
         if x.ndim != 2:
             raise ValueError(f"graded input must be [B, n_in], got shape {x.shape}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from toolchain.core.vocab import HELD_ENCODINGS
 from toolchain.counts.synops import own_previous
 
 _REACH_ELEMS = 1 << 24  # output flags per block of event rows
@@ -36,7 +37,7 @@ def neuron_updates(topo, sim) -> list[dict[str, np.ndarray]]:
     out = []
     T = topo.num_steps
     x = np.asarray(sim.input)
-    held = topo.graded or topo.encoding == "bias"  # layer 1's input is the same at every step
+    held = topo.encoding in HELD_ENCODINGS  # layer 1's input is the same at every step
     for layer, conn in enumerate(topo.connections):
         total = np.full(T, conn.n_out, dtype=np.int64)
         own = own_previous(sim.layer_spikes[layer]) if conn.recurrent else None

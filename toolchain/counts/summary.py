@@ -17,7 +17,8 @@ from toolchain.counts.spikes import spike_counts
 from toolchain.counts.synops import dense_synops, effective_synops, recurrent_synops
 
 SENT = {"graded_once": "once per classification", "graded_every_step": "at every step",
-        "spikes": "as binary spikes", "bias": "as a per-clip bias of the input population (nothing sent)"}
+        "spikes": "as binary spikes", "bias": "as a per-clip bias of the input population (nothing sent)",
+        "frames": "one graded frame per step"}
 
 
 def clip_stats(per_clip_step: np.ndarray) -> dict[str, Any]:

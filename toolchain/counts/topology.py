@@ -9,7 +9,7 @@ expanded to a dense matrix.
 
 Encodings (the IR's names): "graded_once" (input vector sent once per classification),
 "graded_every_step" (sent at every step), "spikes" (binary trains) and "bias" (an `input`
-population driven by a per-clip bias: nothing is sent). The float model's "dc" (the normalised
+population driven by a per-clip bias: nothing is sent), "frames" (a graded vector per step). The float model's "dc" (the normalised
 input is the input current at every step) maps to "graded_every_step"; its "rate" and "latency"
 codes map to "spikes".
 """
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from toolchain.core.vocab import FLOAT_TO_IR as FLOAT_ENCODINGS
+from toolchain.core.vocab import GRADED_ENCODINGS
 from toolchain.core.vocab import IR_ENCODINGS as ENCODINGS
 from toolchain.counts.connections import Connection, DenseConnection, build_connections
 from toolchain.counts.shapes import LayerShape, NetworkShape
@@ -72,8 +73,8 @@ class Topology:
 
     @property
     def graded(self) -> bool:
-        """The input arrives as graded payloads (sent once or every step)."""
-        return self.encoding in ("graded_once", "graded_every_step")
+        """The input arrives as graded payloads (sent once, every step, or a frame per step)."""
+        return self.encoding in GRADED_ENCODINGS
 
     def shape(self) -> NetworkShape:
         return NetworkShape(sizes=tuple(self.sizes), weight_bits=tuple(self.weight_bits), encoding=self.encoding,

@@ -7,10 +7,11 @@ sample of the network's input for the energy analysis and for the Lava check. Ev
 which detector made them.
 
 Detectors are registered by name in `DETECTORS` (`@register`); `detector_for(ir)` picks the first
-whose `accepts(ir)` is true, or the one named. A streaming detector (a recurrent SNN fed one
-spectrogram frame per time step, never reset) plugs in here: a `Detector` subclass with
-`unit = "frame"`, whose `accepts` recognises its representation in `ir.metadata["representation"]`
-and whose `run` yields one unit per frame; it is registered before "windowed" or chosen by name.
+whose `accepts(ir)` is true, or the one named. The streaming detector (a recurrent SNN fed one
+spectrogram frame per time step, never reset: `toolchain.detect.streaming`) is such a subclass, with
+`unit = "frame"`; it accepts the "spectrogram_frames" representation, which "windowed" does not.
+`energy_rate` says how often the energy report's one classification recurs (a window per window;
+for the stream a block of num_steps frames).
 
 The score of a unit is the network's spike-count score (`toolchain.core.metrics.class_score`,
 `SimResult.scores()`): output spikes of the call neuron minus those of the no-call neuron over the
@@ -59,6 +60,7 @@ class DetectorRun:
     seconds: dict
     memory: dict
     problems: list[Problem] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)  # detector-specific figures for the result (e.g. stream counts)
 
 
 class Detector(ABC):
@@ -66,14 +68,15 @@ class Detector(ABC):
 
     name: ClassVar[str]
     unit: ClassVar[str]
+    representations: ClassVar[tuple[str, ...]]  # the representation kinds it runs
 
     def __init__(self, ir: NetworkIR, *, seed: int = 0):
         self.ir, self.seed = ir, seed
 
     @classmethod
-    @abstractmethod
     def accepts(cls, ir: NetworkIR) -> bool:
         """Whether this detector can run `ir` (by the representation it records)."""
+        return _rep_kind(ir) in cls.representations
 
     @property
     @abstractmethod
@@ -84,6 +87,12 @@ class Detector(ABC):
     @abstractmethod
     def units_per_second(self) -> float:
         """Decision units (classifications) per second of audio: what energy per day multiplies."""
+
+    @property
+    def energy_rate(self) -> tuple[float, str]:
+        """(classifications per second of audio, their name): how often the energy report's one
+        classification (priced on `DetectorRun.energy_x`) recurs; a window detector's units."""
+        return self.units_per_second, self.unit
 
     @abstractmethod
     def describe(self) -> dict:
@@ -134,6 +143,32 @@ def _rep_kind(ir: NetworkIR):
     return (ir.metadata.get("representation") or {}).get("kind")
 
 
+def reader_problems(rec: Recording, reader) -> list[Problem]:
+    """What reading `rec` to its end found: truncation, NaN / inf samples (each naming the file)."""
+    problems = []
+    trunc = truncation_problem(rec, reader.frames_read, reader.error)
+    if trunc is not None:
+        problems.append(trunc)
+    if reader.nonfinite:
+        problems.append(Problem(str(rec.path), "nan", f"{rec.path}: {reader.nonfinite} NaN/inf sample(s)",
+                                action="set to 0"))
+    return problems
+
+
+def timed(items, seconds: dict, key: str):
+    """The items of `items` in order, the time spent producing each added to seconds[key] (s)."""
+    it = iter(items)
+    while True:
+        t0 = time.perf_counter()
+        try:
+            item = next(it)
+        except StopIteration:
+            return
+        finally:
+            seconds[key] += time.perf_counter() - t0
+        yield item
+
+
 def spread(n: int, k: int) -> np.ndarray:
     """k (or n if fewer) unit indices spread evenly over 0..n-1, ascending, distinct."""
     if n <= 0 or k <= 0:
@@ -156,6 +191,7 @@ class WindowedDetector(Detector):
 
     name = "windowed"
     unit = "window"
+    representations = CLIP_KINDS
 
     def __init__(self, ir: NetworkIR, *, hop_s: float | None = None, seed: int = 0, batch: int = 256):
         from toolchain.data.audio import N_SAMPLES, SAMPLE_RATE
@@ -183,10 +219,6 @@ class WindowedDetector(Detector):
         self.spec = WindowSpec(rate, clip, hop)
         self.batch = batch
         self.emulator = Emulator(ir)
-
-    @classmethod
-    def accepts(cls, ir: NetworkIR) -> bool:
-        return _rep_kind(ir) in CLIP_KINDS
 
     @property
     def sample_rate(self) -> int:
@@ -231,15 +263,8 @@ class WindowedDetector(Detector):
         stream = WindowStream(self.spec, self.batch)
         scores, energy_x, check_in, check_spikes, check_idx = [], [], [], [], []
         t = {"read": 0.0, "features": 0.0, "network": 0.0}
-        batches = iter(stream(reader))
-        while True:
-            t0 = time.perf_counter()
-            item = next(batches, None)
+        for first, windows in timed(stream(reader), t, "read"):
             t1 = time.perf_counter()
-            t["read"] += t1 - t0
-            if item is None:
-                break
-            first, windows = item
             x = self.features(windows)
             t2 = time.perf_counter()
             inp = encode_for_ir(self.ir, x, self.seed, first)
@@ -260,13 +285,7 @@ class WindowedDetector(Detector):
                              stream.samples) / self.sample_rate)
         s = np.concatenate(scores) if scores else np.zeros(0)
         begin = np.arange(s.size) * self.spec.hop_s
-        problems = []
-        trunc = truncation_problem(rec, reader.frames_read, reader.error)
-        if trunc is not None:
-            problems.append(trunc)
-        if reader.nonfinite:
-            problems.append(Problem(str(rec.path), "nan", f"{rec.path}: {reader.nonfinite} NaN/inf sample(s)",
-                                    action="set to 0"))
+        problems = reader_problems(rec, reader)
         check = {"units": check_idx,
                  "input": np.concatenate(check_in) if check_in else None,
                  "spikes": [np.concatenate([c[i] for c in check_spikes]) for i in range(len(self.ir.layers))]

@@ -4,7 +4,8 @@ A unit is positive when its score is strictly above the threshold. Consecutive p
 whose spans overlap or touch (the next one begins at or before the current event's end) are one
 event: it begins where its first unit begins and ends where its last unit ends (clipped to the
 recording's duration), and its score is the highest unit score inside it; `peak_s` is the centre
-of the first unit with that score.
+of the first unit with that score; `decided_s` is where its first unit ends: the earliest moment
+the detector has heard all the audio of a positive decision (what latency to detection counts to).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Event:
     score: float
     peak_s: float
     units: int
+    decided_s: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -41,5 +43,6 @@ def merge_events(begin_s: np.ndarray, end_s: np.ndarray, scores: np.ndarray, thr
     for a, b in zip(starts[:-1], starts[1:]):
         best = a + int(np.argmax(scores[a:b]))
         events.append(Event(float(begin[a]), float(min(reach[b - 1], duration_s)), float(scores[best]),
-                            float(min((begin[best] + end[best]) / 2, duration_s)), int(b - a)))
+                            float(min((begin[best] + end[best]) / 2, duration_s)), int(b - a),
+                            float(min(end[a], duration_s))))
     return events

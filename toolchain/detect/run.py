@@ -6,12 +6,12 @@ positive units into events (toolchain.detect.events) and write, into the output 
 atomically as soon as the recording is done:
 
     <stem>.detections.selections.txt   Raven Pro selection table of the events (+ a Score column)
-    <stem>.events.csv / .events.json   the events (begin, end, score, peak, units merged)
-    <stem>.windows.csv                 every unit's span and score (re-threshold without re-running)
+    <stem>.events.csv / .events.json   the events (begin, end, score, peak, units merged, decided)
+    <stem>.windows.csv / .frames.csv   every unit's span and score (re-threshold without re-running)
 
-then, over all recordings: scores against the truth tables (toolchain.detect.score), the
-precision-recall curve (pr_curve.csv, pr_curve.png), the Lava check (backend "lava"), energy per
-day (energy_per_day.csv) and everything in detect.json.
+then, over all recordings: scores and latency to detection against the truth tables
+(toolchain.detect.score), the precision-recall curve (pr_curve.csv, pr_curve.png), the Lava check
+(backend "lava"), energy per day (energy_per_day.csv) and everything in detect.json.
 
 Truth tables (`truth`): one per recording, in the same order; or one table with a Begin File (or
 Begin Path) column naming each row's recording. Rows naming another file are left out (said).
@@ -34,7 +34,7 @@ from toolchain.data.problems import Problem
 from toolchain.detect.detectors import Detector, DetectorRun, detector_for, lava_check, spread
 from toolchain.detect.events import Event, merge_events
 from toolchain.detect.raven import Selection, read_table, write_table
-from toolchain.detect.score import Counts, counts, plot_pr, pr_curve
+from toolchain.detect.score import Counts, counts, latencies, latency_figures, plot_pr, pr_curve
 from toolchain.detect.source import open_recording
 
 BACKENDS = ("emulator", "lava")  # lava: the emulator's spikes on a sample of units are checked against Lava's
@@ -136,11 +136,21 @@ def _events_json(rec: Path, run: DetectorRun, events: list[Event], det: Detector
             "events": [e.to_dict() for e in events]}
 
 
-def _units_csv(run: DetectorRun) -> str:
-    """Every unit's span and score (for re-thresholding without re-running the network)."""
-    lines = ["begin_s,end_s,score"]
-    lines += [f"{b:.6f},{e:.6f},{s:g}" for b, e, s in zip(run.begin_s, run.end_s, run.scores)]
-    return "\n".join(lines) + "\n"
+UNITS_CSV_CHUNK = 65536  # lines formatted at a time (a 24 h stream has 6.6 million frames)
+
+
+def write_units_csv(path: Path, run: DetectorRun) -> Path:
+    """Every unit's span and score (for re-thresholding without re-running), atomically, written in
+    chunks so memory does not grow with the recording beyond the unit arrays themselves."""
+    from toolchain.core.fileio import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        fh.write("begin_s,end_s,score\n")
+        for a in range(0, run.scores.size, UNITS_CSV_CHUNK):
+            b = a + UNITS_CSV_CHUNK
+            fh.write("".join(f"{x:.6f},{y:.6f},{z:g}\n"
+                             for x, y, z in zip(run.begin_s[a:b], run.end_s[a:b], run.scores[a:b])))
+    return Path(path)
 
 
 def _write_recording(out: Path, rec: Path, run: DetectorRun, events: list[Event], det: Detector,
@@ -151,10 +161,10 @@ def _write_recording(out: Path, rec: Path, run: DetectorRun, events: list[Event]
     files = {"selections": write_table(out / f"{stem}{TABLE_SUFFIX}", sel),
              "events_csv": write_text(out / f"{stem}.events.csv",
                                       _csv([{"event": i, **e.to_dict()} for i, e in enumerate(events, 1)],
-                                           ["event", "begin_s", "end_s", "score", "peak_s", "units"])),
+                                           ["event", "begin_s", "end_s", "score", "peak_s", "units", "decided_s"])),
              "events_json": write_json(out / f"{stem}.events.json",
                                        _events_json(rec, run, events, det, threshold, problems)),
-             "units_csv": write_text(out / f"{stem}.{det.unit}s.csv", _units_csv(run))}
+             "units_csv": write_units_csv(out / f"{stem}.{det.unit}s.csv", run)}
     return {k: str(v) for k, v in files.items()}
 
 
@@ -200,7 +210,7 @@ def detect(q: str | Path, recordings: list[str | Path], out: str | Path, *, trut
     total_units = sum(det.units(r.samples_at_rate()) for r in opened if r is not None)
     total_hours = sum(r.duration_s for r in opened if r is not None) / 3600
     start_bar, update_bar, stop_bar = _progress(progress, total_units, total_hours)
-    results, scored, energy_x, checks = [], [], [], []
+    results, scored, energy_x, checks, all_latencies = [], [], [], [], []
     done_units, done_hours = 0, 0.0
     try:
         for path, rec, rec_truth in zip(recordings, opened, truths):
@@ -238,13 +248,16 @@ def detect(q: str | Path, recordings: list[str | Path], out: str | Path, *, trut
                      "score_histogram": {f"{v:g}": int(c) for v, c in zip(*np.unique(run.scores, return_counts=True))},
                      "seconds": {**run.seconds, "wall": wall},
                      "hours_per_second": run.duration_s / 3600 / wall if wall > 0 else None,
-                     "memory": run.memory, "problems": [p.to_dict() for p in mine],
+                     "memory": run.memory, **run.extra, "problems": [p.to_dict() for p in mine],
                      "files": _write_recording(out, path, run, events, det, opts.threshold, mine)}
             if rec_truth is not None:
                 begins = np.sort([s.begin_s for s in rec_truth])
                 begins = begins[begins < run.duration_s]
                 entry["truth_calls"] = int(begins.size)
                 entry["scores"] = counts(events, begins, tolerance, run.duration_s / 3600).figures()
+                lat = latencies(events, begins, tolerance)
+                entry["scores"].update(latency_figures(lat))
+                all_latencies.append(lat)
                 scored.append({"begin_s": run.begin_s, "end_s": run.end_s, "scores": run.scores,
                                "duration_s": run.duration_s, "truth_begin_s": begins})
             energy_x.append(run.energy_x)
@@ -270,6 +283,7 @@ def detect(q: str | Path, recordings: list[str | Path], out: str | Path, *, trut
                 s = r["scores"]
                 total = total + Counts(s["true_positives"], s["false_alarms"], s["misses"], s["hours"])
         result.update(total.figures())
+        result.update(latency_figures(np.concatenate(all_latencies) if all_latencies else np.zeros(0)))
         result["events"] = sum(r.get("events", 0) for r in results)
         result["tolerance_s"] = tolerance
         result["matching"] = (f"an event matches a true call when their onsets differ by at most {tolerance:g} s "
@@ -298,15 +312,23 @@ def _lava(ir, checks: list[dict], k: int) -> dict:
     inputs = [c["input"] for c in checks if c.get("input") is not None]
     if not inputs:
         return {"ok": False, "units": [], "layers": [], "note": "no unit to check"}
-    inp = np.concatenate(inputs)
-    spikes = [np.concatenate([c["spikes"][i] for c in checks if c.get("input") is not None])
-              for i in range(len(ir.layers))]
+    ok = [c for c in checks if c.get("input") is not None]
+    stream = any(c.get("stream") for c in ok)
+    steps = min(c["input"].shape[1] for c in ok) if stream else None  # a stream's first frames, from rest
+    inp = np.concatenate([c["input"][:, :steps] if stream else c["input"] for c in ok])
+    spikes = [np.concatenate([c["spikes"][i][:, :steps] if stream else c["spikes"][i] for c in ok])
+              for i in range(len(ir.spiking))]
     units = [u for c in checks for u in c["units"]]
     pick = spread(inp.shape[0], k)
     report = lava_check(ir, {"input": inp[pick], "spikes": [s[pick] for s in spikes],
                              "units": [units[i] for i in pick]})
-    report["note"] = (f"Lava (CPU simulator) ran {len(pick)} window(s) spread over the recordings; their spikes "
-                      "are compared with the emulator's, layer by layer")
+    if stream:
+        report["note"] = (f"Lava (CPU simulator) ran the first {steps} frames of {len(pick)} recording(s) as one "
+                          "stream each (graded frames, no reset); their spikes are compared with the emulator's "
+                          "streamed spikes of the same steps, layer by layer")
+    else:
+        report["note"] = (f"Lava (CPU simulator) ran {len(pick)} window(s) spread over the recordings; their spikes "
+                          "are compared with the emulator's, layer by layer")
     return report
 
 
@@ -318,10 +340,21 @@ def _energy(ir, q, x: np.ndarray, det: Detector, opts: DetectOptions) -> dict:
     profiles = [load_profile(p) for p in (opts.profiles or list_profiles())]
     x = x[spread(x.shape[0], opts.energy_units)]
     report = analyse(ir, x.astype(np.float64), profiles=profiles, seed=opts.seed, network={"source": str(q)})
-    day = energy_per_day(report, profiles, det.units_per_second, duty_cycle=opts.duty_cycle,
-                         battery_wh=opts.battery_wh, unit=det.unit)
+    rate, unit = det.energy_rate
+    day = energy_per_day(report, profiles, rate, duty_cycle=opts.duty_cycle, battery_wh=opts.battery_wh, unit=unit)
     day["windows_analysed"] = int(x.shape[0])
+    day["synops_per_classification"] = _synops(report)
     return day
+
+
+def _synops(report: dict) -> dict:
+    """The deployed SNN's effective synaptic operations per classification in an energy report."""
+    w = (report.get("models") or {}).get("snn_deployed")
+    if w is None:
+        return {"effective_synops": None, "source": "no deployed SNN in the energy report"}
+    ops = sum(la["ops"]["zeros_skipped"] for la in w["layers"])  # recurrent ops included
+    return {"effective_synops": float(ops), "num_steps": int(w["num_steps"]),
+            "source": "energy report: emulator counts, zeros skipped, recurrent included"}
 
 
 def energy_csv(day: dict) -> str:

@@ -11,6 +11,10 @@ precision = TP / (TP + FP) (None without events), recall = TP / (TP + FN) (None 
 F1 = 2 P R / (P + R) (None when either is None; 0 when both are 0), false alarms per hour =
 FP / hours of audio scored. Several recordings pool their counts.
 
+Latency to detection of a matched call: its event's `decided_s` (the end of the event's first
+positive unit) minus the call's onset; an event can begin before the call (a unit reaching back),
+but it is decided only when its first unit's audio has all been heard.
+
 The precision-recall curve re-merges the window scores into events at every threshold where the
 decision can change (each distinct window score, and one below the lowest), so each point is the
 detector's real output at that threshold, not a window-level approximation.
@@ -65,6 +69,27 @@ def match(events: list[Event], truth_begin_s: np.ndarray, tolerance_s: float) ->
         if of_event[i] is None and not used[j]:
             of_event[i], used[j] = j, True
     return of_event, int(used.sum())
+
+
+def latencies(events: list[Event], truth_begin_s: np.ndarray, tolerance_s: float) -> np.ndarray:
+    """Latency to detection (s) of every matched call: the matching event's `decided_s` (the end of
+    its first positive unit, when the detector has heard the audio of its decision) minus the
+    call's onset; float64 [matched calls], in the order of the calls."""
+    truth = np.sort(np.asarray(truth_begin_s, dtype=np.float64))
+    of_event, _ = match(events, truth, tolerance_s)
+    pairs = sorted((j, events[i].decided_s - truth[j]) for i, j in enumerate(of_event)
+                   if j is not None and events[i].decided_s is not None)
+    return np.array([lat for _, lat in pairs], dtype=np.float64)
+
+
+def latency_figures(lat: np.ndarray) -> dict:
+    """Median, quartiles and range of latencies (s), or None each without a matched call."""
+    if lat.size == 0:
+        return {"latency_median_s": None, "latency_q1_s": None, "latency_q3_s": None, "latency_min_s": None,
+                "latency_max_s": None, "latency_calls": 0}
+    q1, med, q3 = np.percentile(lat, [25, 50, 75])
+    return {"latency_median_s": float(med), "latency_q1_s": float(q1), "latency_q3_s": float(q3),
+            "latency_min_s": float(lat.min()), "latency_max_s": float(lat.max()), "latency_calls": int(lat.size)}
 
 
 def counts(events: list[Event], truth_begin_s: np.ndarray, tolerance_s: float, hours: float) -> Counts:

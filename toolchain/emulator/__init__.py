@@ -5,7 +5,8 @@ Dense and Conv).
     dense.py  exact integer synaptic accumulation (W @ s, weight exponent) on float BLAS
     conv.py   exact integer convolution (im2col + float BLAS within the exact-integer bound)
     lif.py    the integer LIF update over all time steps (and the recurrent variant), numba kernels
-    run.py    whole-network simulation in clip chunks -> SimResult
+    run.py    whole-network simulation in clip chunks -> SimResult; `Emulator.stream`: blocks of a
+              stream, neuron state carried from one block to the next
 """
 
 from toolchain.emulator.run import Emulator, run_encoded, simulate

@@ -69,7 +69,8 @@ class ConvHandler(DenseHandler):
 
 
 class DenseRecHandler(DenseHandler):
-    """`dense_rec`: the feed-forward sum as dense, plus shift(W_rec @ s[t-1]) inside the time loop."""
+    """`dense_rec`: the feed-forward sum as dense, plus shift(W_rec @ s[t-1], weight_exp_rec) inside the
+    time loop."""
 
     def __init__(self, layer, max_input: int):
         super().__init__(layer, max_input)
@@ -83,7 +84,7 @@ class DenseRecHandler(DenseHandler):
                 a[1:] = 0.0
         else:
             a = _per_step(x, T, self.accumulate)
-        s, v, u = lif_rec_layer(a, self.w_rec, int(self.layer.weight_exp), T, bias=self.bias,
+        s, v, u = lif_rec_layer(a, self.w_rec, self.layer.rec_exp, T, bias=self.bias,
                              **_lif_kw(self.layer, kw))
         return s, (v, u), s
 

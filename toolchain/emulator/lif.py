@@ -11,9 +11,13 @@ Per step t (u, v, s as in `toolchain.ir.graph`):
     v = clip(trunc(v * (4096 - dv) / 4096) + u + bias, -(2**23 - 1), 2**23 - 1)
     subtract reset: v = clip(v - s_prev * (vth << 6), same limits)   (as our Lava model does)
     s = v > vth << 6;   zero reset: v = 0 where s
+Every call starts from rest (u = v = s = 0) unless given a `NeuronState`, which it then leaves at the
+state after its last step: consecutive calls continue one unbroken run (a stream, `Emulator.stream`).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 # Lava fixes multiprocessing's start method to "fork" when its runtime is imported and fails if the
 # method is already set; numba's parallel runtime reads (and so fixes) it on first use. Importing
@@ -76,17 +80,21 @@ def _track(peak, j, x, y):
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _kernel(a, mode, T, u_mult, v_mult, vth_eff, bias, subtract, record_v, track, spikes, v_out, u_out, stats):
-    """Neurons in blocks (parallel); inside a block, time outer and neurons inner (contiguous)."""
+def _kernel(a, mode, T, u_mult, v_mult, vth_eff, bias, subtract, record_v, track, spikes, v_out, u_out, stats,
+            st_u, st_v, st_s):
+    """Neurons in blocks (parallel); inside a block, time outer and neurons inner (contiguous).
+
+    st_u / st_v / st_s [M]: the state before step 0 (u, v, last step's spikes), overwritten with
+    the state after the last step."""
     M = spikes.shape[1]
     n_blocks = (M + _BLOCK - 1) // _BLOCK
     for blk in numba.prange(n_blocks):
         lo = blk * _BLOCK
         hi = min(lo + _BLOCK, M)
         w = hi - lo
-        u = np.zeros(w)
-        v = np.zeros(w)
-        s_prev = np.zeros(w)
+        u = st_u[lo:hi].copy()
+        v = st_v[lo:hi].copy()
+        s_prev = st_s[lo:hi].copy()
         peak = np.zeros((4, w))
         for t in range(T):
             for j in range(w):
@@ -111,22 +119,27 @@ def _kernel(a, mode, T, u_mult, v_mult, vth_eff, bias, subtract, record_v, track
         for k in range(4):
             for j in range(w):
                 stats[k, lo + j] = peak[k, j]
+        for j in range(w):
+            st_u[lo + j] = u[j]
+            st_v[lo + j] = v[j]
+            st_s[lo + j] = s_prev[j]
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _rec_kernel(a, w_rec, rec_exp, T, u_mult, v_mult, vth_eff, bias, subtract, record_v, track, spikes, v_out,
-                u_out, stats):
+                u_out, stats, st_u, st_v, st_s):
     """Recurrent layer: clips in parallel; per step, the feedback of the previous step's spikes
     shift(W_rec @ s[t-1]) (exact: integer sums in float64) is added to the feed-forward activation.
 
     a: [T, B, n] feed-forward activations (already shifted); w_rec: [n, n] float64 integers;
-    bias: [B, n]; spikes / v_out: [T, B, n]; stats: [4, B, n]."""
+    bias: [B, n]; spikes / v_out: [T, B, n]; stats: [4, B, n]; st_u / st_v / st_s [B, n]: the state
+    before step 0 (u, v, the spikes of the step before), overwritten with the state after the last."""
     B = a.shape[1]
     n = a.shape[2]
     for b in numba.prange(B):
-        u = np.zeros(n)
-        v = np.zeros(n)
-        s_prev = np.zeros(n)
+        u = st_u[b].copy()
+        v = st_v[b].copy()
+        s_prev = st_s[b].copy()
         rec = np.zeros(n)
         peak = np.zeros((4, n))
         for t in range(T):
@@ -157,10 +170,48 @@ def _rec_kernel(a, w_rec, rec_exp, T, u_mult, v_mult, vth_eff, bias, subtract, r
         for k in range(4):
             for i in range(n):
                 stats[k, b, i] = peak[k, i]
+        for i in range(n):
+            st_u[b, i] = u[i]
+            st_v[b, i] = v[i]
+            st_s[b, i] = s_prev[i]
+
+
+@dataclass
+class NeuronState:
+    """The state a population carries from one step to the next, per (clip, neuron), float64
+    exact integers: current u and voltage v (in a/64 units, see `toolchain.ir.graph`) after the
+    step, and s, the step's spikes (0 / 1: the next step's recurrent input and subtractive reset).
+    Zeros are a population at rest (the start of a classification)."""
+
+    u: np.ndarray
+    v: np.ndarray
+    s: np.ndarray
+
+    @classmethod
+    def rest(cls, shape) -> "NeuronState":
+        return cls(np.zeros(shape), np.zeros(shape), np.zeros(shape))
+
+    def copy(self) -> "NeuronState":
+        return NeuronState(self.u.copy(), self.v.copy(), self.s.copy())
+
+
+def _state_arrays(state: NeuronState | None, shape) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Contiguous float64 in/out arrays of `shape` for a kernel (zeros without a state)."""
+    if state is None:
+        return np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    out = []
+    for arr in (state.u, state.v, state.s):
+        arr = np.asarray(arr, dtype=np.float64)
+        if arr.size != int(np.prod(shape)):
+            raise ValueError(f"carried neuron state holds {arr.size} values, the layer has {int(np.prod(shape))} "
+                             "(clips x neurons)")
+        out.append(np.ascontiguousarray(arr).reshape(shape).copy())
+    return out[0], out[1], out[2]
 
 
 def lif_layer(a: np.ndarray, num_steps: int, *, du: int, dv: int, vth: int, bias: np.ndarray,
-              reset: str, once: bool = False, record_v: bool = False, stats: dict | None = None):
+              reset: str, once: bool = False, record_v: bool = False, stats: dict | None = None,
+              state: NeuronState | None = None):
     """Spikes bool [T, B, n] of one LIF layer driven by exact integer activations `a`.
 
     a: float64 [T, B, n] (one activation per step), or [B, n] with once=True (activation at the
@@ -171,6 +222,8 @@ def lif_layer(a: np.ndarray, num_steps: int, *, du: int, dv: int, vth: int, bias
     how many neuron-steps wrapped / saturated ("u_absmax", "v_absmax", "u_wraps", "v_saturations").
     Returns (spikes, v_trace, u_trace): with record_v, v after the step's reset (what Lava's `v`
     Var holds) and u (Lava's `u`), float64 [T, B, n]; else None, None.
+    state: if given, the state before step 0 (instead of rest); it is updated in place to the state
+    after the last step, so consecutive calls continue one unbroken run.
     """
     per_step = a.ndim == 3
     shape = tuple(a.shape[1:] if per_step else a.shape)
@@ -182,13 +235,20 @@ def lif_layer(a: np.ndarray, num_steps: int, *, du: int, dv: int, vth: int, bias
     u_out = np.empty_like(v_out)
     peaks = np.empty((4, M))
     bias_m = np.broadcast_to(np.asarray(bias, dtype=np.float64), shape).reshape(M)  # per flattened neuron
+    st = _state_arrays(state, (M,))
     _kernel(flat, mode, num_steps, *_decays(du, dv, vth), np.ascontiguousarray(bias_m),
-            reset == "subtract", record_v, stats is not None, spikes, v_out, u_out, peaks)
+            reset == "subtract", record_v, stats is not None, spikes, v_out, u_out, peaks, *st)
     _merge_stats(stats, peaks)
+    _store_state(state, st, shape)
     shape_t = (num_steps,) + shape
     if not record_v:
         return spikes.reshape(shape_t), None, None
     return spikes.reshape(shape_t), v_out.reshape(shape_t), u_out.reshape(shape_t)
+
+
+def _store_state(state: NeuronState | None, st, shape) -> None:
+    if state is not None:
+        state.u, state.v, state.s = (arr.reshape(shape) for arr in st)
 
 
 def _merge_stats(stats: dict | None, peaks: np.ndarray) -> None:
@@ -207,21 +267,24 @@ def _decays(du: int, dv: int, vth: int) -> tuple[float, float, float]:
 
 
 def lif_rec_layer(a: np.ndarray, w_rec: np.ndarray, rec_exp: int, num_steps: int, *, du: int, dv: int, vth: int,
-                  bias: np.ndarray, reset: str, record_v: bool = False, stats: dict | None = None):
+                  bias: np.ndarray, reset: str, record_v: bool = False, stats: dict | None = None,
+                  state: NeuronState | None = None):
     """Spikes bool [T, B, n] of a recurrent LIF layer: activation a[t] (float64 [T, B, n], exact
     integers, the feed-forward part already shifted) plus shift(W_rec @ s[t-1]) each step.
 
     w_rec: integer [n, n]; rec_exp: the shared weight exponent (Lava shifts each Dense's sum on its
     own, so the feedback is shifted separately). bias: [n] or [B, n]. Returns (spikes, v_trace,
-    u_trace) like lif_layer."""
+    u_trace) like lif_layer; `state` as in lif_layer (its s is the feedback into step 0)."""
     T, B, n = a.shape
     spikes = np.empty((T, B, n), dtype=np.bool_)
     v_out = np.empty((T, B, n) if record_v else (1, 1, 1))
     u_out = np.empty_like(v_out)
     peaks = np.empty((4, B, n))
     bias_bn = np.ascontiguousarray(np.broadcast_to(np.asarray(bias, dtype=np.float64), (B, n)))
+    st = _state_arrays(state, (B, n))
     _rec_kernel(np.ascontiguousarray(a, dtype=np.float64), np.ascontiguousarray(w_rec, dtype=np.float64),
                 int(rec_exp), num_steps, *_decays(du, dv, vth), bias_bn, reset == "subtract", record_v,
-                stats is not None, spikes, v_out, u_out, peaks)
+                stats is not None, spikes, v_out, u_out, peaks, *st)
     _merge_stats(stats, peaks)
+    _store_state(state, st, (B, n))
     return spikes, (v_out if record_v else None), (u_out if record_v else None)

@@ -30,17 +30,23 @@ class Emulator:
         self.ir = ir
         self.handlers = [HANDLERS[layer.kind](layer, max_input(ir, i)) for i, layer in enumerate(ir.layers)]
 
-    def _chunk(self, inp: np.ndarray, record_v: bool, stats: list | None):
-        """Spikes and v of every spiking layer, time-major [T, B, n], for one chunk of encoded input."""
+    def _chunk(self, inp: np.ndarray, record_v: bool, stats: list | None, states: list | None = None):
+        """Spikes and v of every spiking layer, time-major [T, B, n], for one chunk of encoded input.
+
+        states: one NeuronState per spiking layer to start from (and left at the state after the
+        chunk's last step), or None (every clip starts at rest)."""
         ir, T = self.ir, self.ir.num_steps
         enc = ir.input.encoding
-        if enc == "spikes":
-            x, first = np.swapaxes(inp, 0, 1), None  # [T, B, n_in]
+        if enc in ("spikes", "frames"):
+            x, first = np.swapaxes(inp, 0, 1), None  # [T, B, n_in]: binary spikes or graded frames per step
+            T = x.shape[0]
         else:
             x, first = inp.reshape(inp.shape[0], -1), enc  # graded payloads or biases [B, n]
         spikes_all, v_all, k = [], [], 0
         for handler, layer in zip(self.handlers, ir.layers):
             kw = {"record_v": record_v, "stats": None if stats is None or not layer.has_neurons else stats[k]}
+            if states is not None and layer.has_neurons:
+                kw["state"] = states[k]
             s, v, x = handler.run(x, T, first, kw)
             if layer.kind != "flatten":
                 first = None
@@ -102,6 +108,39 @@ class Emulator:
         chunks = (encode_for_ir(self.ir, x[start:start + chunk], seed, start)
                   for start in range(0, x.shape[0], chunk))
         return self._run_chunks(chunks, x.shape[0], record_v, track_ranges, progress)
+
+
+    def rest_state(self, clips: int = 1) -> list:
+        """Every spiking layer at rest (a stream's start): one NeuronState [clips, n_l] per layer."""
+        from toolchain.emulator.lif import NeuronState
+
+        return [NeuronState.rest((clips, layer.n_out)) for layer in self.ir.spiking]
+
+    def stream(self, inp: np.ndarray, state: list | None = None, *, record_v: bool = False) -> tuple[SimResult, list]:
+        """Continue `clips` unbroken runs by the steps of `inp`: no reset at the block's start.
+
+        inp: encoded input of any number of steps, graded frames int [clips, steps, n_in] ("frames")
+        or spikes bool [clips, steps, n_in]. state: what the previous block returned (None: at rest,
+        a stream's start). Returns (SimResult with layer_spikes bool [clips, steps, n_l], the state
+        after the block's last step, to pass to the next call): blocks streamed one after another
+        give, step for step, the spikes of one run over their concatenation.
+        """
+        if self.ir.input.encoding not in ("frames", "spikes"):
+            raise ValueError(f"stream() feeds one input vector per step; network {self.ir.name!r} takes "
+                             f"{self.ir.input.encoding!r} input (a whole clip per classification)")
+        inp = np.asarray(inp)
+        if inp.ndim != 3 or inp.shape[2] != self.ir.input.n_in:
+            raise ValueError(f"stream input of shape {list(inp.shape)} is not [clips, steps, {self.ir.input.n_in}]")
+        state = [s.copy() for s in state] if state is not None else self.rest_state(inp.shape[0])
+        t0 = time.perf_counter()
+        spikes, vs = self._chunk(inp, record_v, None, state)
+        result = SimResult(backend="emulator", input=inp, layer_spikes=[np.swapaxes(s, 0, 1) for s in spikes])
+        if record_v:
+            result.meta["v"] = [np.swapaxes(v, 0, 1) for v, _ in vs]
+            result.meta["u"] = [np.swapaxes(u, 0, 1) for _, u in vs]
+        result.meta.update(encoding=self.ir.input.encoding, num_steps=int(inp.shape[1]),
+                           seconds=time.perf_counter() - t0)
+        return result, state
 
 
 def run_encoded(ir: NetworkIR, inp: np.ndarray, **kw) -> SimResult:

@@ -30,7 +30,7 @@ def shared_input(ir: NetworkIR, x: np.ndarray, seed: int = 0) -> tuple[np.ndarra
 
     enc = encode_for_ir(ir, x, seed)
     if ir.input.graded:
-        xq = enc.astype(np.float64) / ir.input.scale
+        xq = enc.reshape(enc.shape[0], -1).astype(np.float64) / ir.input.scale  # frames: [N, T * n_in]
         note = (f"every model is counted on the deployed SNN's input: x_int = round(x x {ir.input.scale:g}) "
                 f"({ir.input.bits}-bit, `{ir.input.encoding}`); the float SNN and the ANNs receive x_int / "
                 f"{ir.input.scale:g}, the same values with the same zeros")

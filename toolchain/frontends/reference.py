@@ -113,6 +113,8 @@ def simulate_float(net: FloatNetwork, x: np.ndarray, seed: int = 0, chunk: int =
         B = xb.shape[0]
         if net.encoding == "dc":
             src = None
+        elif net.encoding == "frames":  # row t of each clip's [T, n_in] sequence at step t
+            src = torch.from_numpy(np.ascontiguousarray(xb.reshape(B, T, net.n_in).transpose(1, 0, 2)))
         else:
             src = torch.from_numpy(spike_trains(xb, net.encoding, T, seed, net.n_in, first_index=start).astype(np_dtype))
             src = src.transpose(0, 1)  # [T, B, n]

@@ -29,6 +29,10 @@ Input (`InputSpec.encoding`):
   (`spike_encoder` None, e.g. an imported lava-dl network), bits = 1.
 - "bias": the first layer is an `input` population and each classification sets its bias_mant to
   the clip's input (integers, e.g. an image, as lava-dl's PilotNet does); nothing is sent.
+- "frames": the input is a sequence [T, n_in] (one spectrogram frame per step); row t is sent at
+  step t as integers round(x[t] * scale) of `bits` bits into a memoryless current (layer 1
+  du = 4095). num_steps is the frames of one training clip; a stream runs any number of steps
+  without a reset (`Emulator.stream`). `shape` is one step's input, (n_in,).
 Readout: the spike count of the last layer over num_steps; the class is its argmax (ties -> 0).
 Results of every back end are indexed by the step of the classification (pipeline delays removed).
 """
@@ -40,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from toolchain.core.vocab import GRADED_ENCODINGS
 from toolchain.ir.kinds import Dense, NeuronLayer, Node
 
 SCHEMA_VERSION = 2  # 2: layers carry a kind; version-1 files (all dense) still load
@@ -55,12 +60,13 @@ class InputSpec:
     bits: int = 8  # graded payload bits (1 for spikes)
     scale: float = 255.0  # x_int = round(clip(x, 0, 1) * scale); 1 for spikes
     shape: tuple[int, ...] = ()  # the feature's natural shape, e.g. (105, 135); n_in = prod(shape)
+    # ("frames": one step's input (n_in,); a clip is num_steps such rows)
     spike_encoder: str | None = None  # "rate" | "latency"; None: spike trains are given as they are
 
     @property
     def graded(self) -> bool:
         """The input arrives as graded integer payloads (not spikes, not a bias)."""
-        return self.encoding in ("graded_once", "graded_every_step")
+        return self.encoding in GRADED_ENCODINGS
 
 
 class DenseShape:

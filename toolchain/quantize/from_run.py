@@ -27,9 +27,8 @@ def quantize_run(run_dir: str | Path, cfg: QuantConfig | None = None, calib_clip
                           "(export ANN baselines with --format onnx)")
     encoding = run.config["model"]["encoding"]
     if encoding not in FLOAT_TO_IR:
-        raise ConfigError(f"run {run_dir} feeds its input with the {encoding!r} encoding (one feature row per step), "
-                          "which the IR cannot take yet (it has no per-step graded input): the run trains and runs "
-                          "in float only")
+        raise ConfigError(f"run {run_dir}: model.encoding {encoding!r} has no IR input encoding "
+                          f"(known: {', '.join(FLOAT_TO_IR)})")
     if qat_epochs > 0 and run.kind != "snn":
         raise ConfigError(f"run {run_dir}: quantisation-aware fine-tuning supports the snn MLP only, not {run.kind!r} "
                           "(quantise it with qat_epochs = 0)")

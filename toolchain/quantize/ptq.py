@@ -30,6 +30,9 @@ The DC input of the seed's models ("dc" encoding) reaches layer 1 as graded spik
   the quantisation report's float-vs-quantised agreement includes this effect.
 - "graded_every_step": x_int is sent every step into a memoryless current (du = 4095), exactly the
   float model's constant input, at num_steps times the synaptic operations.
+The "frames" encoding (a sequence, one spectrogram frame per step) becomes the IR's "frames": frame
+t quantised as x_int[t] = round(x[t] * (2**input_bits - 1)), sent at step t into a memoryless
+current (du from the synaptic decay: 4095 without one).
 """
 
 from __future__ import annotations
@@ -82,6 +85,8 @@ def input_encoding(net: FloatNetwork, cfg: QuantConfig) -> str:
     """The IR input encoding for the float network's encoding."""
     if net.encoding in ("rate", "latency"):
         return "spikes"
+    if net.encoding == "frames":
+        return "frames"  # one graded frame per step into a memoryless current
     if cfg.dc_input == "graded_once" and net.spiking[0].alpha:
         return "graded_every_step"  # a synaptic decay in layer 1 would not hold a once-sent current
     return cfg.dc_input
@@ -143,7 +148,8 @@ def quantize(net: FloatNetwork, calib_x: np.ndarray, cfg: QuantConfig | None = N
     absorb a too-large scale: dense layers a negative weight exponent (or, netx-compatible, fewer
     weight levels / input bits), conv layers only fewer weight levels (Lava's Conv applies no
     weight exponent; its sums must also stay below 2**23), and a recurrent layer scales its input
-    weights W and recurrent weights V together (one membrane, one scale: V's integers are V * S).
+    weights W and recurrent weights V together (one membrane, one scale: V's integers are V * S,
+    shifted by their own exponent weight_exp_rec when the layer's would clip them).
     Returns the validated IR and a per-layer record of every choice (the quantisation report's core).
     """
     cfg = (cfg or QuantConfig()).validate()
@@ -209,8 +215,17 @@ def quantize(net: FloatNetwork, calib_x: np.ndarray, cfg: QuantConfig | None = N
                 w_int = np.clip(np.rint(w * sw), lo, hi).astype(np.int32)
         S = sw * xs * 2.0 ** wexp
         w_scaled = w * sw
-        # V acts on binary spikes: its integers carry the whole scale S (at the same weight exponent).
-        v_int = None if w_rec is None else np.clip(np.rint(w_rec * S / 2.0 ** wexp), lo, hi).astype(np.int32)
+        # V acts on binary spikes: its integers carry the whole scale S (V_int << weight_exp_rec = V * S).
+        # At the layer's weight exponent when they fit; else (a graded input makes S 2**bits - 1 times
+        # W's scale) the recurrent Dense gets its own exponent, the smallest that fits max|V| * S.
+        v_int, rexp = None, wexp
+        if w_rec is not None:
+            v_ref = float(np.percentile(np.abs(w_rec), cfg.weight_clip_percentile)) or 1.0
+            if v_ref * S / 2.0 ** wexp > hi + 0.5:
+                rexp = int(np.clip(math.ceil(math.log2(v_ref * S / hi)), L.WEIGHT_EXP_MIN, L.WEIGHT_EXP_MAX))
+                if cfg.netx_compatible and rexp < 0:
+                    rexp = 0
+            v_int = np.clip(np.rint(w_rec * S / 2.0 ** rexp), lo, hi).astype(np.int32)
         n_out = fl.n_out
         bias = fl.bias
         if conv and bias is not None:  # one bias per channel -> one per neuron (channels first)
@@ -233,7 +248,7 @@ def quantize(net: FloatNetwork, calib_x: np.ndarray, cfg: QuantConfig | None = N
                                padding=tuple(fl.padding), dilation=tuple(fl.dilation), groups=int(fl.groups),
                                **neuron))
         elif w_rec is not None:
-            layers.append(DenseRec(weight=w_int, weight_rec=v_int, **neuron))
+            layers.append(DenseRec(weight=w_int, weight_rec=v_int, weight_exp_rec=rexp, **neuron))
         else:
             layers.append(LayerIR(weight=w_int, **neuron))
         records.append({
@@ -246,10 +261,11 @@ def quantize(net: FloatNetwork, calib_x: np.ndarray, cfg: QuantConfig | None = N
             "scale_limits": limits,
         })
         if v_int is not None:
-            records[-1]["weight_rec_clipped_fraction"] = float(np.mean(np.abs(w_rec * S / 2.0 ** wexp) > hi + 0.5))
+            records[-1]["weight_rec_clipped_fraction"] = float(np.mean(np.abs(w_rec * S / 2.0 ** rexp) > hi + 0.5))
+            records[-1]["weight_exp_rec"] = rexp
     spec = InputSpec(n_in=net.n_in, encoding=encoding, bits=input_bits,
                      scale=float(2 ** input_bits - 1) if encoding != "spikes" else 1.0,
-                     shape=tuple(net.input_shape) or (net.n_in,),
+                     shape=(net.n_in,) if encoding == "frames" else (tuple(net.input_shape) or (net.n_in,)),
                      spike_encoder=net.encoding if encoding == "spikes" else None)
     ir = NetworkIR(name=name, num_steps=net.num_steps, input=spec, layers=layers,
                    metadata={"quantizer": {"method": "post-training", **asdict(cfg)},

@@ -1,7 +1,8 @@
 """Input encodings shared by the float model, the emulator and Lava (numpy, deterministic).
 
 Features are vectors in [0, 1] (`toolchain.represent`). For fixed point:
-- graded encodings send x_int = round(clip(x, 0, 1) * scale), an unsigned integer of `bits` bits;
+- graded encodings send x_int = round(clip(x, 0, 1) * scale), an unsigned integer of `bits` bits
+  ("frames": one such vector per step, [B, T, n_in]);
 - "spikes" sends binary trains made on the host, [B, T, n_in]:
   rate:    spike at step t with probability x (independent Bernoulli draws; clip number c of a data
            set draws from numpy's generator seeded with (seed, c), so any batching gives the same trains);
@@ -28,6 +29,20 @@ def _check_features(x: np.ndarray, n_in: int) -> np.ndarray:
 def graded(x: np.ndarray, scale: float, n_in: int) -> np.ndarray:
     """Quantise features to unsigned integers x_int = round(x * scale): int32 [B, n_in]."""
     return np.rint(_check_features(x, n_in) * scale).astype(np.int32)
+
+
+def graded_frames(x: np.ndarray, scale: float, n_in: int, num_steps: int | None = None) -> np.ndarray:
+    """Quantise frame sequences to unsigned integers round(x * scale): int32 [B, T, n_in].
+
+    x: [B, T, n_in] (any T: a block of a stream), or clips flattened [B, T * n_in] with T = num_steps."""
+    x = np.asarray(x)
+    if x.ndim == 2 and num_steps is not None and x.shape[1] == num_steps * n_in:
+        x = x.reshape(x.shape[0], num_steps, n_in)
+    if x.ndim != 3 or x.shape[2] != n_in:
+        raise DataError(f"frame input of shape {list(x.shape)} is not [clips, steps, {n_in}] "
+                        f"(or [clips, {num_steps} x {n_in}])")
+    B, T = x.shape[:2]
+    return graded(x.reshape(B * T, n_in), scale, n_in).reshape(B, T, n_in)
 
 
 def spike_trains(x: np.ndarray, encoder: str, num_steps: int, seed: int, n_in: int,
@@ -76,10 +91,13 @@ def given_biases(x: np.ndarray, n_in: int, lo: int, hi: int) -> np.ndarray:
 def encode_for_ir(ir, x: np.ndarray, seed: int = 0, first_index: int = 0) -> np.ndarray:
     """What the fixed-point network receives for input `x` (clips first_index, ...), per its InputSpec.
 
-    x: features in [0, 1] [B, n_in] (graded encodings, host-made spike codes); spike trains
+    x: features in [0, 1] [B, n_in] (graded encodings, host-made spike codes; "frames": [B, T, n_in]
+    or [B, num_steps * n_in], giving int32 [B, T, n_in]); spike trains
     [B, T, n_in] when the IR's spikes are given as they are (no spike_encoder); biases [B, n_in]
     for the "bias" encoding."""
     spec = ir.input
+    if spec.encoding == "frames":
+        return graded_frames(x, spec.scale, spec.n_in, ir.num_steps)
     if spec.graded:
         return graded(x, spec.scale, spec.n_in)
     if spec.encoding == "bias":

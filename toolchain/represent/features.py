@@ -25,6 +25,12 @@ spectrogram: short-time power spectral density, vectorised over the whole data s
       so deployment applies exactly the same transform to a new clip. "dataset": min-max with
       constants fitted over the whole data set (norm_min / norm_max, recorded in the
       representation dict so deployment re-applies them; new values are clipped to [0, 1]).
+      "fixed": nothing depends on the clip at all, so each frame's values depend only on its own
+      nfft samples (what a stream needs: a frame of a long recording equals that frame of any clip
+      cut from it at a multiple of hop): no top_db clamp (dB values floored at MIN_POWER only),
+      then (value - norm_min) / (norm_max - norm_min) clipped to [0, 1], the constants fitted on
+      the data set as the FIXED_PERCENTILES (50th, 99.9th) of its values (so the median level,
+      mostly background noise, maps to 0 and the input is sparse) unless given.
 
 spectrogram_frames: the same spectrogram (same parameters, same values), time-major: [N, frames,
     rows] = [N, 135, 105], frame t being row t. It is the streaming representation: an SNN with
@@ -57,10 +63,12 @@ FEATURE_VERSION = 1  # bump when a representation's output changes, to invalidat
 BLOCK = 16  # clips per FFT batch: its working set (16 x 135 x 512 float32, 4.4 MB) stays in cache
 TASK = 256  # clips per thread task
 MIN_POWER = 1e-20  # PSD floor before the log (-200 dB)
+FIXED_PERCENTILES = (50.0, 99.9)  # percentiles of the data set's values that "fixed" maps to 0 and 1
+FIXED_SAMPLE = 97  # "fixed" fits its percentiles on every 97th value (a prime: no alignment with rows)
 
 
 __all__ = ["FEATURE_VERSION", "BLOCK", "TASK", "MIN_POWER", "WaveformConfig", "SpectrogramConfig",
-           "SpectrogramFramesConfig", "Representation", "to_dict", "representation_from_dict", "waveform", "mel_filterbank", "spectrogram", "fit_normalisation", "features_from_audio", "make_features"]
+           "SpectrogramFramesConfig", "Representation", "FIXED_PERCENTILES", "to_dict", "representation_from_dict", "waveform", "mel_filterbank", "spectrogram", "fit_normalisation", "features_from_audio", "make_features", "stream_frames"]
 
 @dataclass(frozen=True)
 class WaveformConfig:
@@ -93,8 +101,8 @@ class SpectrogramConfig:
     def __post_init__(self) -> None:
         if self.scale not in ("linear", "log", "mel"):
             raise ConfigError(f"spectrogram scale must be 'linear', 'log' or 'mel', not {self.scale!r}")
-        if self.normalise not in ("per_clip", "dataset"):
-            raise ConfigError(f"spectrogram normalise must be 'per_clip' or 'dataset', not {self.normalise!r}")
+        if self.normalise not in ("per_clip", "dataset", "fixed"):
+            raise ConfigError(f"spectrogram normalise must be 'per_clip', 'dataset' or 'fixed', not {self.normalise!r}")
         if self.nfft < 8 or self.hop < 1:
             raise ConfigError(f"spectrogram nfft ({self.nfft}) must be >= 8 and hop ({self.hop}) >= 1")
         if not 0 <= self.fmin_hz < self.fmax_hz <= self.sample_rate / 2:
@@ -260,8 +268,9 @@ class _Plan:
             np.maximum(power, np.float32(MIN_POWER), out=power)
             np.log10(power, out=power)
             power *= np.float32(10.0)
-            flat = power.reshape(n, -1)
-            np.maximum(flat, flat.max(axis=1, keepdims=True) - np.float32(cfg.top_db), out=flat)
+            if cfg.normalise != "fixed":  # "fixed": nothing relative to the clip
+                flat = power.reshape(n, -1)
+                np.maximum(flat, flat.max(axis=1, keepdims=True) - np.float32(cfg.top_db), out=flat)
         return power
 
 
@@ -302,8 +311,8 @@ def spectrogram(audio: np.ndarray, cfg: SpectrogramConfig = SpectrogramConfig(),
     """
     single = np.asarray(audio).ndim == 1
     x = _as_2d(audio)
-    if cfg.normalise == "dataset" and (cfg.norm_min is None or cfg.norm_max is None):
-        raise ConfigError("spectrogram normalise='dataset' needs norm_min/norm_max: fit them with "
+    if cfg.normalise != "per_clip" and (cfg.norm_min is None or cfg.norm_max is None):
+        raise ConfigError(f"spectrogram normalise={cfg.normalise!r} needs norm_min/norm_max: fit them with "
                           "fit_normalisation() or make_features()")
     out = np.empty((x.shape[0], *cfg.shape(x.shape[1])), dtype=np.float32)
     time_major = isinstance(cfg, SpectrogramFramesConfig)
@@ -322,10 +331,36 @@ def spectrogram(audio: np.ndarray, cfg: SpectrogramConfig = SpectrogramConfig(),
     return out[0] if single else out
 
 
+def stream_frames(samples: np.ndarray, cfg: SpectrogramConfig) -> np.ndarray:
+    """float32 [frames, rows] in [0, 1] of one stretch of audio, frame t over samples
+    [t * hop, t * hop + nfft): the values `spectrogram` gives those frames in any clip, for a
+    representation whose frames depend on nothing but their own samples (normalise "fixed")."""
+    if cfg.normalise != "fixed":
+        raise ConfigError(f"spectrogram normalise={cfg.normalise!r} depends on the whole clip; a stream of frames "
+                          "needs normalise='fixed'")
+    x = np.ascontiguousarray(np.asarray(samples, dtype=np.float32)[None])
+    if x.shape[1] < cfg.nfft:
+        return np.zeros((0, SpectrogramConfig.shape(cfg, cfg.nfft)[0]), dtype=np.float32)
+    plan = _Plan(cfg, x.shape[1])
+    part = plan.scaled(x, np.empty((1, plan.frames, cfg.nfft), dtype=np.float32))[0]
+    span = cfg.norm_max - cfg.norm_min
+    part -= np.float32(cfg.norm_min)
+    part *= np.float32(1.0 / span if span > 0 else 0.0)
+    return np.clip(part, 0.0, 1.0, out=part)
+
+
 def fit_normalisation(audio: np.ndarray, cfg: SpectrogramConfig, *,
                       workers: int | None = None) -> SpectrogramConfig:
     """`cfg` with norm_min / norm_max set to the data set's minimum and maximum scaled value
-    (after the top_db clamp for log/mel); unchanged for per-clip normalisation."""
+    (after the top_db clamp for log/mel; "fixed": its FIXED_PERCENTILES, unless both are given);
+    unchanged for per-clip normalisation."""
+    if cfg.normalise == "fixed":
+        if cfg.norm_min is not None and cfg.norm_max is not None:
+            return cfg
+        parts: list[np.ndarray] = []
+        _each_block(_as_2d(audio), cfg, lambda i, part: parts.append(part.ravel()[::FIXED_SAMPLE].copy()), workers)
+        lo, hi = np.percentile(np.concatenate(parts), FIXED_PERCENTILES)
+        return replace(cfg, norm_min=float(lo), norm_max=float(hi) if hi > lo else float(lo) + 1.0)
     if cfg.normalise != "dataset":
         return cfg
     ranges: list[tuple[float, float]] = []

@@ -127,6 +127,10 @@ class WeightedLayer(NeuronLayer):
         """The integer weight arrays the weight-range rules apply to (name -> array)."""
         return {"weight": self.weight}
 
+    def exp_of(self, field: str) -> int:
+        """The weight exponent the sum over weight array `field` is shifted by."""
+        return int(self.weight_exp)
+
     def checks(self, target, where: str) -> list[str]:
         out = []
         lo, hi = target.weight_bits
@@ -147,7 +151,7 @@ class WeightedLayer(NeuronLayer):
                                f"({int(self.weight_bits)}-bit signed)")
             if target.effective_weight is not None:
                 elo, ehi = target.effective_weight
-                e = int(self.weight_exp)
+                e = self.exp_of(field)
                 emin, emax = (wmin << e, wmax << e) if e >= 0 else (wmin >> -e, wmax >> -e)
                 if emin < elo or emax > ehi:
                     out.append(f"{where} field '{field}': effective weights (<< weight_exp) {emin}..{emax} "
