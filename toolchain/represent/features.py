@@ -321,10 +321,7 @@ def spectrogram(audio: np.ndarray, cfg: SpectrogramConfig = SpectrogramConfig(),
         if cfg.normalise == "per_clip":
             _minmax_rows(part)
         else:
-            span = cfg.norm_max - cfg.norm_min
-            part -= np.float32(cfg.norm_min)
-            part *= np.float32(1.0 / span if span > 0 else 0.0)
-            np.clip(part, 0.0, 1.0, out=part)
+            _apply_constants(part, cfg)
         out[i:i + part.shape[0]] = part if time_major else part.transpose(0, 2, 1)
 
     _each_block(x, cfg, store, workers, progress)
@@ -343,9 +340,19 @@ def stream_frames(samples: np.ndarray, cfg: SpectrogramConfig) -> np.ndarray:
         return np.zeros((0, SpectrogramConfig.shape(cfg, cfg.nfft)[0]), dtype=np.float32)
     plan = _Plan(cfg, x.shape[1])
     part = plan.scaled(x, np.empty((1, plan.frames, cfg.nfft), dtype=np.float32))[0]
-    span = cfg.norm_max - cfg.norm_min
+    return _apply_constants(part, cfg)
+
+
+def _apply_constants(part: np.ndarray, cfg: SpectrogramConfig) -> np.ndarray:
+    """`part` (float32, scaled power) mapped in place to [0, 1] by the fitted constants:
+    (x - norm_min) / (norm_max - norm_min), clipped. A division, not a product with the reciprocal:
+    x = norm_max then gives exactly 1.0 (the product can give 0.99999994, machine-dependent)."""
+    span = np.float32(cfg.norm_max - cfg.norm_min)
     part -= np.float32(cfg.norm_min)
-    part *= np.float32(1.0 / span if span > 0 else 0.0)
+    if span > 0:
+        part /= span
+    else:
+        part[...] = 0.0
     return np.clip(part, 0.0, 1.0, out=part)
 
 
