@@ -519,3 +519,25 @@ def test_a_killed_synth_leaves_no_staging_behind_and_its_workers_stop(tmp_path):
     synthesize(out, 5, seed=9, progress=False)  # the next run proves the staging was its own kind
     assert sorted(p.name for p in out.iterdir()) == [".synth-mine", "data", "synth.json"]
     assert stat.S_ISDIR((out / ".synth-mine").stat().st_mode)
+
+
+def test_a_forked_worker_ends_silently_on_sigterm_under_the_commands_handler():
+    """A process forked after `sigterm_as_interrupt()` (as every pool worker is) inherits the
+    handler; SIGTERM (what Pool.terminate sends a worker that has not yet taken its sentinel) must
+    end it with the default action, not a KeyboardInterrupt traceback on stderr."""
+    script = ("import multiprocessing as mp, os, signal, sys, time\n"
+              "from toolchain.train.runtime import sigterm_as_interrupt\n"
+              "sigterm_as_interrupt()\n"
+              "def idle(ready):\n"
+              "    ready.set()\n"
+              "    time.sleep(60)\n"
+              "ctx = mp.get_context('fork')\n"
+              "ready = ctx.Event()\n"
+              "p = ctx.Process(target=idle, args=(ready,))\n"
+              "p.start(); ready.wait(30); time.sleep(0.2)\n"
+              "os.kill(p.pid, signal.SIGTERM); p.join(30)\n"
+              "print(p.exitcode)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    assert out.stdout.strip() == str(-signal.SIGTERM)

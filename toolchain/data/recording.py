@@ -39,7 +39,7 @@ import numpy as np
 from toolchain.core.errors import ConfigError
 from toolchain.core.fileio import atomic_path, write_json
 from toolchain.data import synth
-from toolchain.data.parallel import _context, default_workers, progress_bar
+from toolchain.data.parallel import _context, _worker_init, default_workers, progress_bar
 
 RECORDING_VERSION = 1
 CROSSFADE = 100  # samples of overlap between consecutive 2 s background slots (50 ms at 2000 Hz)
@@ -156,7 +156,8 @@ def _in_order(func, items: list, sizes: list[int], workers: int | None, descript
                 yield func(item)
                 advance(size)
         return
-    with _context().Pool(min(workers, len(items))) as pool:  # forked before the bar's refresh thread starts
+    # forked before the bar's refresh thread starts; workers ignore SIGINT and end silently on SIGTERM
+    with _context().Pool(min(workers, len(items)), initializer=_worker_init, initargs=(os.getpid(),)) as pool:
         with progress_bar(sum(sizes), description, progress) as advance:
             waiting: deque = deque()
             for item, size in zip(items, sizes):

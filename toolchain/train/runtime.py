@@ -22,12 +22,24 @@ def enable_huge_pages() -> None:
     os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
 
 
+_OWNER: int | None = None  # pid of the process that installed the handler
+
+
 def _raise_interrupt(signum, frame) -> None:
+    """SIGTERM in the command's own process: KeyboardInterrupt. In a process forked from it (a
+    multiprocessing pool worker inherits the handler), the default action: the worker ends
+    silently when its pool is terminated, instead of printing a KeyboardInterrupt traceback."""
+    if os.getpid() != _OWNER:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     raise KeyboardInterrupt
 
 
 def sigterm_as_interrupt() -> None:
     """Install the handler (main thread only). Call it again after `ray.init`: Ray's core worker
     installs its own SIGTERM handler, which prints a stack and kills the process at once."""
+    global _OWNER
     if threading.current_thread() is threading.main_thread():
+        _OWNER = os.getpid()
         signal.signal(signal.SIGTERM, _raise_interrupt)
