@@ -463,14 +463,18 @@ def test_an_unwritable_cache_folder_means_no_cache_and_one_warning(tmp_path, mon
 
 # -- 6. process pools and staging folders ------------------------------------------------------
 
+def _python(script: str) -> subprocess.CompletedProcess:
+    """`script` run by this interpreter in a fresh process, with the project importable."""
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+
 def test_pool_workers_print_no_traceback_when_the_pool_shuts_down():
     script = ("from toolchain.train.runtime import sigterm_as_interrupt\n"
               "sigterm_as_interrupt()  # what train / pipeline install; forked workers inherit it\n"
               "from toolchain.data.parallel import map_chunks\n"
               "for _ in range(3):\n"
               "    assert sum(map_chunks(len, [[0] * 1000] * 4, [1000] * 4, workers=2, progress=False)) == 4000\n")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    out = _python(script)
     assert out.returncode == 0 and out.stderr == "", out.stderr
 
 
@@ -537,7 +541,6 @@ def test_a_forked_worker_ends_silently_on_sigterm_under_the_commands_handler():
               "p.start(); ready.wait(30); time.sleep(0.2)\n"
               "os.kill(p.pid, signal.SIGTERM); p.join(30)\n"
               "print(p.exitcode)\n")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    out = _python(script)
     assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
     assert out.stdout.strip() == str(-signal.SIGTERM)
