@@ -309,10 +309,9 @@ def detect(q: str | Path, recordings: list[str | Path], out: str | Path, *, trut
 
 
 def _lava(ir, checks: list[dict], k: int) -> dict:
-    inputs = [c["input"] for c in checks if c.get("input") is not None]
-    if not inputs:
-        return {"ok": False, "units": [], "layers": [], "note": "no unit to check"}
     ok = [c for c in checks if c.get("input") is not None]
+    if not ok:
+        return {"ok": False, "units": [], "layers": [], "note": "no unit to check"}
     stream = any(c.get("stream") for c in ok)
     steps = min(c["input"].shape[1] for c in ok) if stream else None  # a stream's first frames, from rest
     inp = np.concatenate([c["input"][:, :steps] if stream else c["input"] for c in ok])

@@ -196,7 +196,9 @@ class NeuronState:
 
 
 def _state_arrays(state: NeuronState | None, shape) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Contiguous float64 in/out arrays of `shape` for a kernel (zeros without a state)."""
+    """Contiguous float64 in/out arrays of `shape` for a kernel (zeros without a state). They may be
+    the state's own arrays: the kernel overwrites them with the state after its last step, which
+    `_store_state` then puts back (the state is updated in place, as lif_layer says)."""
     if state is None:
         return np.zeros(shape), np.zeros(shape), np.zeros(shape)
     out = []
@@ -205,7 +207,7 @@ def _state_arrays(state: NeuronState | None, shape) -> tuple[np.ndarray, np.ndar
         if arr.size != int(np.prod(shape)):
             raise ValueError(f"carried neuron state holds {arr.size} values, the layer has {int(np.prod(shape))} "
                              "(clips x neurons)")
-        out.append(np.ascontiguousarray(arr).reshape(shape).copy())
+        out.append(np.ascontiguousarray(arr).reshape(shape))
     return out[0], out[1], out[2]
 
 
