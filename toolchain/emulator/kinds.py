@@ -3,12 +3,12 @@
 A handler is built once per layer (`HANDLERS[kind](layer, max_input)`, weights laid out for BLAS)
 and then called on each chunk of clips:
 
-    handler.run(x, T, first, kw) -> (spikes bool [T, B, n_out] or None, (v, u) traces or (None, None), out)
+    handler.run(x, T, first, kw) -> (spikes bool [B, T, n_out] or None, (v, u) traces or (None, None), out)
 
-x is the layer's input: bool / int [T, B, n_in] per step, or, for the first layer of a graded
+x is the layer's input, clip-major: bool / int [B, T, n_in] per step, or, for the first layer of a graded
 encoding, int [B, n_in] (the same payload at every step it is sent: `first` says "graded_once" or
 "graded_every_step"); for an `input` population under the "bias" encoding, the clips' biases
-[B, n]. `out` is what the next layer receives ([T, B, n_out]: the spikes, or for `flatten` its
+[B, n]. `out` is what the next layer receives ([B, T, n_out]: the spikes, or for `flatten` its
 input unchanged). kw holds the LIF options (record_v, stats).
 """
 
@@ -30,9 +30,9 @@ def _lif_kw(layer, kw: dict) -> dict:
 
 
 def _per_step(x: np.ndarray, T: int, acc) -> np.ndarray:
-    """acc applied to every (step, clip) row of x [T, B, n_in] in one product: [T, B, n_out]."""
-    flat = x.reshape(T * x.shape[1], x.shape[2])
-    return acc(flat).reshape(T, x.shape[1], -1)
+    """acc applied to every (clip, step) row of x [B, T, n_in] in one product: [B, T, n_out]."""
+    flat = x.reshape(x.shape[0] * T, x.shape[2])
+    return acc(flat).reshape(x.shape[0], T, -1)
 
 
 class DenseHandler:
@@ -79,9 +79,9 @@ class DenseRecHandler(DenseHandler):
     def run(self, x, T, first, kw):
         if x.ndim == 2:
             a = self.accumulate(x)
-            a = np.broadcast_to(a, (T,) + a.shape).copy()
+            a = np.broadcast_to(a[:, None, :], (a.shape[0], T, a.shape[1])).copy()
             if first == "graded_once":
-                a[1:] = 0.0
+                a[:, 1:] = 0
         else:
             a = _per_step(x, T, self.accumulate)
         s, v, u = lif_rec_layer(a, self.w_rec, self.layer.rec_exp, T, bias=self.bias,

@@ -39,33 +39,31 @@ _BLOCK = 2048  # neurons per parallel work item: their state stays in cache acro
 
 @numba.njit(inline="always")
 def _trunc(x: float) -> float:
-    """Round toward zero (|x| < 2**63 always holds here)."""
+    """Round toward zero (|x| < 2**63 always holds here; vectorises as two conversions)."""
     return float(np.int64(x))
 
 
 @numba.njit(inline="always")
 def _int32(x: float) -> float:
-    if x >= _I32 or x < -_I32:
-        x = ((x + _I32) % (2.0 * _I32)) - _I32
-    return x
+    """x wrapped into int32 as two's complement does (exact: x is an integer below 2**53, and
+    the division by 2**32 and floor are exact); branch-free so that the neuron loop vectorises."""
+    return x - 4294967296.0 * np.floor((x + _I32) * (1.0 / 4294967296.0))
 
 
 @numba.njit(inline="always")
 def _update(uj, vj, sj, act, u_mult, v_mult, vth_eff, bias, subtract):
-    """One neuron, one step of PyLifModelBitAcc (see module docstring).
+    """One neuron, one step of PyLifModelBitAcc (see module docstring), without branches on data.
 
     Returns (u, v after reset, fired, x = the current before its 24-bit wrap, y = v before saturation)."""
     x = _int32(_trunc(uj * u_mult) + _int32(act * 64.0))
-    uu = x - 2.0 * _U if x > _U else x
-    if uu <= -_U:
-        uu = x + 2.0 * _U
+    uu = x - (2.0 * _U) * (x > _U) + (2.0 * _U) * (x <= -_U)
     y = _trunc(vj * v_mult) + uu + bias
     vv = min(max(y, -_V), _V)
     if subtract:
         vv = min(max(vv - sj * vth_eff, -_V), _V)
     fired = vv > vth_eff
-    if fired and not subtract:
-        vv = 0.0
+    if not subtract:
+        vv = 0.0 if fired else vv
     return uu, vv, fired, x, y
 
 
@@ -79,50 +77,78 @@ def _track(peak, j, x, y):
         peak[3, j] += 1.0
 
 
+@numba.njit(inline="always")
+def _block_step(row, scale, u, v, s_prev, sp, b, u_mult, v_mult, vth_eff, subtract):
+    """One step of a block of neurons (contiguous arrays; the loop LLVM vectorises)."""
+    for j in range(u.shape[0]):
+        uu, vv, fired, x, y = _update(u[j], v[j], s_prev[j], row[j] * scale, u_mult, v_mult, vth_eff, b[j],
+                                      subtract)
+        u[j] = uu
+        v[j] = vv
+        sp[j] = fired
+        s_prev[j] = 1.0 if fired else 0.0
+
+
+@numba.njit(inline="always")
+def _block_step_tracked(row, scale, u, v, s_prev, sp, b, u_mult, v_mult, vth_eff, subtract, peak):
+    """`_block_step` that also records the ranges (see lif_layer's `stats`)."""
+    for j in range(u.shape[0]):
+        uu, vv, fired, x, y = _update(u[j], v[j], s_prev[j], row[j] * scale, u_mult, v_mult, vth_eff, b[j],
+                                      subtract)
+        _track(peak, j, x, y)
+        u[j] = uu
+        v[j] = vv
+        sp[j] = fired
+        s_prev[j] = 1.0 if fired else 0.0
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _kernel(a, mode, T, u_mult, v_mult, vth_eff, bias, subtract, record_v, track, spikes, v_out, u_out, stats,
-            st_u, st_v, st_s):
-    """Neurons in blocks (parallel); inside a block, time outer and neurons inner (contiguous).
+            has_state, st_u, st_v, st_s):
+    """Work items are (clip, block of up to _BLOCK neurons) (parallel); inside one, time outer and
+    neurons inner (contiguous rows).
 
-    st_u / st_v / st_s [M]: the state before step 0 (u, v, last step's spikes), overwritten with
-    the state after the last step."""
-    M = spikes.shape[1]
-    n_blocks = (M + _BLOCK - 1) // _BLOCK
-    for blk in numba.prange(n_blocks):
-        lo = blk * _BLOCK
-        hi = min(lo + _BLOCK, M)
+    a: activations [B, T or 1, n], float64 or int32 exact integers; bias [1 or B, n]; spikes,
+    v_out, u_out [B, T, n] (v_out / u_out written only with record_v, stats [4, B, n] only with
+    track). With has_state, st_u / st_v / st_s [B, n] hold the state before step 0 (u, v, last
+    step's spikes) and are overwritten with the state after the last step; without, every clip
+    starts at rest and they are not touched."""
+    B = spikes.shape[0]
+    n = spikes.shape[2]
+    per_row = (n + _BLOCK - 1) // _BLOCK
+    for item in numba.prange(B * per_row):
+        c = item // per_row
+        lo = (item % per_row) * _BLOCK
+        hi = min(lo + _BLOCK, n)
         w = hi - lo
-        u = st_u[lo:hi].copy()
-        v = st_v[lo:hi].copy()
-        s_prev = st_s[lo:hi].copy()
-        peak = np.zeros((4, w))
+        if has_state:
+            u = st_u[c, lo:hi].copy()
+            v = st_v[c, lo:hi].copy()
+            s_prev = st_s[c, lo:hi].copy()
+        else:
+            u = np.zeros(w)
+            v = np.zeros(w)
+            s_prev = np.zeros(w)
+        b = bias[c if bias.shape[0] > 1 else 0, lo:hi]
+        peak = np.zeros((4, w if track else 1))
         for t in range(T):
-            for j in range(w):
-                m = lo + j
-                if mode == PER_STEP:
-                    act = a[t, m]
-                elif mode == ONCE and t > 0:
-                    act = 0.0
-                else:
-                    act = a[0, m]
-                uu, vv, fired, x, y = _update(u[j], v[j], s_prev[j], act, u_mult, v_mult, vth_eff, bias[m],
-                                              subtract)
-                if track:
-                    _track(peak, j, x, y)
-                u[j] = uu
-                v[j] = vv
-                spikes[t, m] = fired
-                s_prev[j] = 1.0 if fired else 0.0
-                if record_v:
-                    v_out[t, m] = vv
-                    u_out[t, m] = uu
-        for k in range(4):
-            for j in range(w):
-                stats[k, lo + j] = peak[k, j]
-        for j in range(w):
-            st_u[lo + j] = u[j]
-            st_v[lo + j] = v[j]
-            st_s[lo + j] = s_prev[j]
+            row = a[c, t if mode == PER_STEP else 0, lo:hi]
+            scale = 0.0 if (mode == ONCE and t > 0) else 1.0
+            if track:
+                _block_step_tracked(row, scale, u, v, s_prev, spikes[c, t, lo:hi], b, u_mult, v_mult, vth_eff,
+                                    subtract, peak)
+            else:
+                _block_step(row, scale, u, v, s_prev, spikes[c, t, lo:hi], b, u_mult, v_mult, vth_eff, subtract)
+            if record_v:
+                v_out[c, t, lo:hi] = v
+                u_out[c, t, lo:hi] = u
+        if track:
+            for k in range(4):
+                stats[k, c, lo:hi] = peak[k]
+        if has_state:
+            st_u[c, lo:hi] = u
+            st_v[c, lo:hi] = v
+            st_s[c, lo:hi] = s_prev
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -131,10 +157,10 @@ def _rec_kernel(a, w_rec, rec_exp, T, u_mult, v_mult, vth_eff, bias, subtract, r
     """Recurrent layer: clips in parallel; per step, the feedback of the previous step's spikes
     shift(W_rec @ s[t-1]) (exact: integer sums in float64) is added to the feed-forward activation.
 
-    a: [T, B, n] feed-forward activations (already shifted); w_rec: [n, n] float64 integers;
-    bias: [B, n]; spikes / v_out: [T, B, n]; stats: [4, B, n]; st_u / st_v / st_s [B, n]: the state
+    a: [B, T, n] feed-forward activations (already shifted); w_rec: [n, n] float64 integers;
+    bias: [B, n]; spikes / v_out: [B, T, n]; stats: [4, B, n]; st_u / st_v / st_s [B, n]: the state
     before step 0 (u, v, the spikes of the step before), overwritten with the state after the last."""
-    B = a.shape[1]
+    B = a.shape[0]
     n = a.shape[2]
     for b in numba.prange(B):
         u = st_u[b].copy()
@@ -155,18 +181,18 @@ def _rec_kernel(a, w_rec, rec_exp, T, u_mult, v_mult, vth_eff, bias, subtract, r
                     r = r * (2.0 ** rec_exp)
                 elif rec_exp < 0:
                     r = np.floor(r / (2.0 ** (-rec_exp)))
-                uu, vv, fired, x, y = _update(u[i], v[i], s_prev[i], a[t, b, i] + r, u_mult, v_mult, vth_eff,
+                uu, vv, fired, x, y = _update(u[i], v[i], s_prev[i], a[b, t, i] + r, u_mult, v_mult, vth_eff,
                                               bias[b, i], subtract)
                 if track:
                     _track(peak, i, x, y)
                 u[i] = uu
                 v[i] = vv
-                spikes[t, b, i] = fired
+                spikes[b, t, i] = fired
                 if record_v:
-                    v_out[t, b, i] = vv
-                    u_out[t, b, i] = uu
+                    v_out[b, t, i] = vv
+                    u_out[b, t, i] = uu
             for i in range(n):
-                s_prev[i] = 1.0 if spikes[t, b, i] else 0.0
+                s_prev[i] = 1.0 if spikes[b, t, i] else 0.0
         for k in range(4):
             for i in range(n):
                 stats[k, b, i] = peak[k, i]
@@ -213,39 +239,51 @@ def _state_arrays(state: NeuronState | None, shape) -> tuple[np.ndarray, np.ndar
 
 def lif_layer(a: np.ndarray, num_steps: int, *, du: int, dv: int, vth: int, bias: np.ndarray,
               reset: str, once: bool = False, record_v: bool = False, stats: dict | None = None,
-              state: NeuronState | None = None):
-    """Spikes bool [T, B, n] of one LIF layer driven by exact integer activations `a`.
+              state: NeuronState | None = None, out: np.ndarray | None = None):
+    """Spikes bool [B, T, n] of one LIF layer driven by exact integer activations `a` (written into
+    `out`, a contiguous bool [B, T, n], if given).
 
-    a: float64 [T, B, n] (one activation per step), or [B, n] with once=True (activation at the
-    first step only, zero afterwards) or once=False (the same activation at every step).
+    a: exact integers, float64 or int32, [B, T, n] (one activation per step), or [B, n] with
+    once=True (activation at the first step only, zero afterwards) or once=False (the same
+    activation at every step).
     bias: effective bias in v units (bias_mant << bias_exp), shape [n] (per neuron) or [B, n]
     (per clip and neuron: an input population driven by each clip's bias).
     stats: if given, updated with the largest |u| before the wrap and |v| before saturation, and
     how many neuron-steps wrapped / saturated ("u_absmax", "v_absmax", "u_wraps", "v_saturations").
     Returns (spikes, v_trace, u_trace): with record_v, v after the step's reset (what Lava's `v`
-    Var holds) and u (Lava's `u`), float64 [T, B, n]; else None, None.
+    Var holds) and u (Lava's `u`), float64 [B, T, n]; else None, None.
     state: if given, the state before step 0 (instead of rest); it is updated in place to the state
     after the last step, so consecutive calls continue one unbroken run.
     """
     per_step = a.ndim == 3
-    shape = tuple(a.shape[1:] if per_step else a.shape)
-    M = int(np.prod(shape))
-    flat = np.ascontiguousarray(a, dtype=np.float64).reshape((num_steps if per_step else 1), M)
+    B, n = (a.shape[0], a.shape[2]) if per_step else a.shape
+    a3 = a if per_step else a.reshape(B, 1, n)
+    a3 = np.ascontiguousarray(a3 if a3.dtype in (np.int32, np.float64) else a3.astype(np.float64))
     mode = PER_STEP if per_step else (ONCE if once else EVERY_STEP)
-    spikes = np.empty((num_steps, M), dtype=np.bool_)
-    v_out = np.empty((num_steps, M) if record_v else (1, 1))
+    spikes = _spike_buffer(out, (B, num_steps, n))
+    v_out = np.empty((B, num_steps, n) if record_v else (1, 1, 1))
     u_out = np.empty_like(v_out)
-    peaks = np.empty((4, M))
-    bias_m = np.broadcast_to(np.asarray(bias, dtype=np.float64), shape).reshape(M)  # per flattened neuron
-    st = _state_arrays(state, (M,))
-    _kernel(flat, mode, num_steps, *_decays(du, dv, vth), np.ascontiguousarray(bias_m),
-            reset == "subtract", record_v, stats is not None, spikes, v_out, u_out, peaks, *st)
-    _merge_stats(stats, peaks)
-    _store_state(state, st, shape)
-    shape_t = (num_steps,) + shape
+    track = stats is not None
+    peaks = np.empty((4, B, n) if track else (4, 1, 1))
+    bias2 = np.asarray(bias, dtype=np.float64)
+    bias2 = np.ascontiguousarray(bias2.reshape(1, n) if bias2.ndim == 1 else np.broadcast_to(bias2, (B, n)))
+    st = _state_arrays(state, (B, n)) if state is not None else (np.zeros((1, 1)),) * 3
+    _kernel(a3, mode, num_steps, *_decays(du, dv, vth), bias2, reset == "subtract", record_v, track, spikes,
+            v_out, u_out, peaks, state is not None, *st)
+    if track:
+        _merge_stats(stats, peaks)
+    _store_state(state, st, (B, n))
     if not record_v:
-        return spikes.reshape(shape_t), None, None
-    return spikes.reshape(shape_t), v_out.reshape(shape_t), u_out.reshape(shape_t)
+        return spikes, None, None
+    return spikes, v_out, u_out
+
+
+def _spike_buffer(out: np.ndarray | None, shape) -> np.ndarray:
+    if out is None:
+        return np.empty(shape, dtype=np.bool_)
+    if out.shape != tuple(shape) or out.dtype != np.bool_ or not out.flags.c_contiguous:
+        raise ValueError(f"spike buffer {out.dtype}{list(out.shape)} is not a contiguous bool {list(shape)}")
+    return out
 
 
 def _store_state(state: NeuronState | None, st, shape) -> None:
@@ -270,16 +308,16 @@ def _decays(du: int, dv: int, vth: int) -> tuple[float, float, float]:
 
 def lif_rec_layer(a: np.ndarray, w_rec: np.ndarray, rec_exp: int, num_steps: int, *, du: int, dv: int, vth: int,
                   bias: np.ndarray, reset: str, record_v: bool = False, stats: dict | None = None,
-                  state: NeuronState | None = None):
-    """Spikes bool [T, B, n] of a recurrent LIF layer: activation a[t] (float64 [T, B, n], exact
-    integers, the feed-forward part already shifted) plus shift(W_rec @ s[t-1]) each step.
+                  state: NeuronState | None = None, out: np.ndarray | None = None):
+    """Spikes bool [B, T, n] (into `out` if given) of a recurrent LIF layer: activation a[:, t] (exact integers [B, T, n],
+    the feed-forward part already shifted) plus shift(W_rec @ s[t-1]) each step.
 
     w_rec: integer [n, n]; rec_exp: the shared weight exponent (Lava shifts each Dense's sum on its
     own, so the feedback is shifted separately). bias: [n] or [B, n]. Returns (spikes, v_trace,
     u_trace) like lif_layer; `state` as in lif_layer (its s is the feedback into step 0)."""
-    T, B, n = a.shape
-    spikes = np.empty((T, B, n), dtype=np.bool_)
-    v_out = np.empty((T, B, n) if record_v else (1, 1, 1))
+    B, T, n = a.shape
+    spikes = _spike_buffer(out, (B, T, n))
+    v_out = np.empty((B, T, n) if record_v else (1, 1, 1))
     u_out = np.empty_like(v_out)
     peaks = np.empty((4, B, n))
     bias_bn = np.ascontiguousarray(np.broadcast_to(np.asarray(bias, dtype=np.float64), (B, n)))

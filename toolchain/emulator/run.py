@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from toolchain.core.result import SimResult, concat
+from toolchain.core.result import SimResult
 from toolchain.emulator.kinds import HANDLERS
 from toolchain.ir.checks import max_input
 from toolchain.ir.graph import NetworkIR
@@ -30,16 +30,18 @@ class Emulator:
         self.ir = ir
         self.handlers = [HANDLERS[layer.kind](layer, max_input(ir, i)) for i, layer in enumerate(ir.layers)]
 
-    def _chunk(self, inp: np.ndarray, record_v: bool, stats: list | None, states: list | None = None):
-        """Spikes and v of every spiking layer, time-major [T, B, n], for one chunk of encoded input.
+    def _chunk(self, inp: np.ndarray, record_v: bool, stats: list | None, states: list | None = None,
+               outs: list | None = None):
+        """Spikes and (v, u) of every spiking layer, clip-major [B, T, n], for one chunk of encoded input.
 
         states: one NeuronState per spiking layer to start from (and left at the state after the
-        chunk's last step), or None (every clip starts at rest)."""
+        chunk's last step), or None (every clip starts at rest). outs: one contiguous bool
+        [B, T, n] per spiking layer to write the spikes into (else fresh arrays)."""
         ir, T = self.ir, self.ir.num_steps
         enc = ir.input.encoding
         if enc in ("spikes", "frames"):
-            x, first = np.swapaxes(inp, 0, 1), None  # [T, B, n_in]: binary spikes or graded frames per step
-            T = x.shape[0]
+            x, first = inp, None  # [B, T, n_in]: binary spikes or graded frames per step
+            T = x.shape[1]
         else:
             x, first = inp.reshape(inp.shape[0], -1), enc  # graded payloads or biases [B, n]
         spikes_all, v_all, k = [], [], 0
@@ -47,6 +49,8 @@ class Emulator:
             kw = {"record_v": record_v, "stats": None if stats is None or not layer.has_neurons else stats[k]}
             if states is not None and layer.has_neurons:
                 kw["state"] = states[k]
+            if outs is not None and layer.has_neurons:
+                kw["out"] = outs[k]
             s, v, x = handler.run(x, T, first, kw)
             if layer.kind != "flatten":
                 first = None
@@ -64,16 +68,23 @@ class Emulator:
                          keys="the IR's num_steps, the number of clips")
         t0 = time.perf_counter()
         stats = [{} for _ in self.ir.spiking] if track_ranges else None
-        parts, vs_all, done = [], [], 0
+        inputs, vs_all, done, bufs = [], [], 0, None
         for sl in chunks:
-            spikes, vs = self._chunk(sl, record_v, stats)
-            parts.append(SimResult(backend="emulator", input=sl, layer_spikes=[np.swapaxes(s, 0, 1) for s in spikes]))
+            if bufs is None:  # every layer's spikes for all n clips, written in place chunk by chunk
+                T = sl.shape[1] if self.ir.input.encoding in ("spikes", "frames") else self.ir.num_steps
+                bufs = [np.empty((n, T, layer.n_out), dtype=np.bool_) for layer in self.ir.spiking]
+            _, vs = self._chunk(sl, record_v, stats, outs=[b[done:done + sl.shape[0]] for b in bufs])
+            inputs.append(sl)
             if record_v:
-                vs_all.append([(np.swapaxes(v, 0, 1), np.swapaxes(u, 0, 1)) for v, u in vs])
+                vs_all.append(vs)
             done += sl.shape[0]
             if progress:
                 progress(min(done, n))
-        result = concat(parts)
+        if bufs is None:  # no clips
+            bufs = [np.empty((0, self.ir.num_steps, layer.n_out), dtype=np.bool_) for layer in self.ir.spiking]
+            inputs = [np.empty((0, self.ir.input.n_in))]
+        result = SimResult(backend="emulator", input=inputs[0] if len(inputs) == 1 else np.concatenate(inputs),
+                           layer_spikes=[b[:done] for b in bufs])
         if record_v:
             n = len(self.ir.spiking)
             result.meta["v"] = [np.concatenate([part[i][0] for part in vs_all]) for i in range(n)]
@@ -134,10 +145,10 @@ class Emulator:
         state = [s.copy() for s in state] if state is not None else self.rest_state(inp.shape[0])
         t0 = time.perf_counter()
         spikes, vs = self._chunk(inp, record_v, None, state)
-        result = SimResult(backend="emulator", input=inp, layer_spikes=[np.swapaxes(s, 0, 1) for s in spikes])
+        result = SimResult(backend="emulator", input=inp, layer_spikes=spikes)
         if record_v:
-            result.meta["v"] = [np.swapaxes(v, 0, 1) for v, _ in vs]
-            result.meta["u"] = [np.swapaxes(u, 0, 1) for _, u in vs]
+            result.meta["v"] = [v for v, _ in vs]
+            result.meta["u"] = [u for _, u in vs]
         result.meta.update(encoding=self.ir.input.encoding, num_steps=int(inp.shape[1]),
                            seconds=time.perf_counter() - t0)
         return result, state

@@ -1,0 +1,267 @@
+"""Exact integer products on ONNX Runtime's integer kernels (MatMulInteger, ConvInteger; MLAS).
+
+Operands: activations uint8 (binary spikes, graded payloads 0..255), weights int8. A 9-bit weight
+(Lava's Dense takes [-256, 255]) is split as W = 128 * q + r with r = W mod 128 in [0, 127] and
+q in [-2, 1], two products joined in int64 (exact). The kernels accumulate in int32, so a result
+is exact when no partial sum can leave int32: for a product of activations |x| <= max_x with a
+weight part P (int8 for MatMulInteger; uint8 W+ or W- for ConvInteger, see IntConv) every
+partial sum is bounded by
+    bound = max_row sum_k |P[row, k]| * max_x
+and `prepare_*` returns None (the caller then uses float BLAS) unless it is below 2**31.
+One hazard is not arithmetic: on x86 CPUs without AVX-512 VNNI or AMX, MLAS's u8 x s8 kernel adds
+pairs of products in int16 with saturation (vpmaddubsw), which is not exact for 255 x 127 pairs.
+So the kernels are used only after `kernels_exact()` has run them, in this process, on operands
+that saturate such pairs and on random operands, and found every result equal to int64 numpy;
+on a machine where it fails, every layer takes the float BLAS path (`toolchain.emulator.dense`).
+Sessions are built lazily per process (a forked worker builds its own; ORT's threads do not
+survive fork) and are never pickled. Results are written into a scratch buffer each product keeps
+(fresh memory costs more than the product on some machines): a returned array is valid until
+the next call of the same product.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+I32_EXACT = 2 ** 31
+
+
+def _threads() -> int:
+    import torch
+
+    return max(1, int(torch.get_num_threads()))
+
+
+def _model(node_kw: dict, op: str, x_shape: list, weight: np.ndarray, extra: dict) -> bytes:
+    from onnx import TensorProto, helper, numpy_helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.UINT8, x_shape)
+    y = helper.make_tensor_value_info("y", TensorProto.INT32, None)
+    inits = [numpy_helper.from_array(weight, "w")] + [numpy_helper.from_array(v, k) for k, v in extra.items()]
+    node = helper.make_node(op, ["x", "w", *extra], ["y"], **node_kw)
+    graph = helper.make_graph([node], op, [x], [y], inits)
+    # IR version 8 / opset 13: read by every onnxruntime this project supports
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8).SerializeToString()
+
+
+class _Session:
+    """One ORT session over a serialised model, built on first use in each process."""
+
+    def __init__(self, model: bytes, threads: int):
+        self.model, self.threads = model, threads
+        self._sess, self._pid = None, None
+
+    def __getstate__(self):
+        return {"model": self.model, "threads": self.threads, "_sess": None, "_pid": None}
+
+    def run(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """The model's int32 result for uint8 input x (contiguous), written into `out` if given
+        (contiguous int32 of the result's shape)."""
+        if self._pid != os.getpid():
+            import onnxruntime as ort
+
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = self.threads
+            so.inter_op_num_threads = 1
+            so.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy threads after a call
+            self._sess = ort.InferenceSession(self.model, so, providers=["CPUExecutionProvider"])
+            self._pid = os.getpid()
+        if out is None:
+            return self._sess.run(None, {"x": x})[0]
+        binding = self._sess.io_binding()
+        binding.bind_cpu_input("x", x)
+        binding.bind_output("y", "cpu", 0, np.int32, list(out.shape), out.ctypes.data)
+        self._sess.run_with_iobinding(binding)
+        return out
+
+
+class _Scratch:
+    """A reusable int32 buffer (per process): `get(shape)` is a contiguous view of it."""
+
+    def __init__(self):
+        self._buf, self._pid = None, None
+
+    def __getstate__(self):
+        return {"_buf": None, "_pid": None}
+
+    def get(self, shape) -> np.ndarray:
+        size = int(np.prod(shape))
+        if self._buf is None or self._pid != os.getpid() or self._buf.size < size:
+            self._buf, self._pid = np.empty(size, np.int32), os.getpid()
+        return self._buf[:size].reshape(shape)
+
+
+def _split9(w: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(scale, part) with W = sum scale * part, every part in int8: [(1, W)] when W fits."""
+    w = np.asarray(w, dtype=np.int64)
+    if w.size == 0 or (w.min() >= -128 and w.max() <= 127):
+        return [(1, w)]
+    r = np.mod(w, 128)
+    return [(128, (w - r) // 128), (1, r)]
+
+
+def _as_u8(s: np.ndarray) -> np.ndarray | None:
+    """The activations as uint8 (a view for bool), or None unless they are integers in [0, 255]."""
+    s = np.asarray(s)
+    if s.dtype == np.bool_:
+        return s.view(np.uint8)
+    if s.dtype == np.uint8:
+        return s
+    if s.dtype.kind not in "iu" or (s.size and (s.min() < 0 or s.max() > 255)):
+        return None
+    return s.astype(np.uint8)
+
+
+class IntMatMul:
+    """s [M, n_in] uint8 @ W.T for integer W [n_out, n_in]: int32 [M, n_out], exact (module docstring)."""
+
+    def __init__(self, weight: np.ndarray, parts: list[tuple[int, np.ndarray]]):
+        self.n_in, self.n_out = int(weight.shape[1]), int(weight.shape[0])
+        threads = _threads()
+        self.parts = [(scale, _Session(_model({}, "MatMulInteger", ["M", self.n_in],
+                                              np.ascontiguousarray(p.T.astype(np.int8)), {}), threads))
+                      for scale, p in parts]
+        self.scratch = _Scratch()
+
+    def __call__(self, s: np.ndarray) -> np.ndarray | None:
+        x = _as_u8(s)
+        if x is None:
+            return None
+        x = np.ascontiguousarray(x)
+        if len(self.parts) == 1:
+            return self.parts[0][1].run(x, self.scratch.get((x.shape[0], self.n_out)))
+        acc = sum(scale * sess.run(x).astype(np.int64) for scale, sess in self.parts)
+        return acc.astype(np.int32)  # |acc| <= the layer's bound < 2**31 (fresh: 9-bit weights only)
+
+
+def prepare_matmul(weight: np.ndarray, max_input: int) -> IntMatMul | None:
+    """The integer product for W [n_out, n_in] and inputs in [0, max_input], or None where it is
+    not exact (inputs above 255, a partial sum that could leave int32) or not available."""
+    weight = np.asarray(weight, dtype=np.int64)
+    if weight.ndim != 2 or max_input > 255 or not kernels_exact():
+        return None
+    parts = _split9(weight)
+    if any(int(np.abs(p).sum(axis=1).max(initial=0)) * max_input >= I32_EXACT for _, p in parts):
+        return None
+    return IntMatMul(weight, parts)
+
+
+class IntConv:
+    """Exact integer cross-correlation of uint8 inputs [M, C, (H,) W] with an integer kernel
+    [C_out, C_in/groups, (kH,) kW]: int32 [M, C_out, (H_out,) W_out] (module docstring).
+
+    ConvInteger takes uint8 kernels; with a weight zero point (W + 128, zero point 128) ORT 1.23
+    returned wrong sums at the edge of some outputs (lava-dl PilotNet's second convolution), so
+    none is used: the kernel is split as W = W+ - W- (W+ = max(W, 0), W- = max(-W, 0), both
+    uint8) and the two convolutions subtracted in int32 (|W+ * x - W- * x| <= bound < 2**31).
+    The batch is split over `threads` single-threaded sessions run side by side (ORT's own
+    threading of one small convolution leaves a core idle)."""
+
+    def __init__(self, weight: np.ndarray, parts, *, stride, padding, dilation, groups: int, out_shape):
+        nd = weight.ndim - 2
+        self.threads = _threads()
+        kw = dict(strides=[int(s) for s in stride], pads=[int(p) for p in padding] * 2,
+                  dilations=[int(d) for d in dilation], group=int(groups), kernel_shape=list(weight.shape[2:]))
+        shape = ["N", int(weight.shape[1]) * int(groups)] + ["D%d" % i for i in range(nd)]
+        self.parts = [(sign, _Session(_model(kw, "ConvInteger", shape, p.astype(np.uint8), {}), 1), _Scratch())
+                      for sign, p in parts]
+        self.out_shape = tuple(int(d) for d in out_shape)
+        self._pool = None
+
+    def __getstate__(self):
+        return {**self.__dict__, "_pool": None}
+
+    def _run(self, sess: _Session, x: np.ndarray, scratch: _Scratch) -> np.ndarray:
+        """Every image of x through one session, the batch split over the threads, into the scratch."""
+        out = scratch.get((x.shape[0],) + self.out_shape)
+        n = self.threads if x.shape[0] >= 2 * self.threads else 1
+        if n == 1:
+            return sess.run(x, out)
+        if self._pool is None or self._pool[1] != os.getpid():
+            self._pool = (ThreadPoolExecutor(self.threads), os.getpid())
+        edges = np.linspace(0, x.shape[0], n + 1).astype(int)
+        list(self._pool[0].map(lambda i: sess.run(x[edges[i]:edges[i + 1]], out[edges[i]:edges[i + 1]]), range(n)))
+        return out
+
+    def __call__(self, s: np.ndarray) -> np.ndarray | None:
+        x = _as_u8(s)
+        if x is None:
+            return None
+        x = np.ascontiguousarray(x)
+        acc = None
+        for sign, sess, scratch in self.parts:
+            y = self._run(sess, x, scratch)
+            if acc is None:
+                acc = y if sign > 0 else np.negative(y, out=y)
+            else:
+                np.add(acc, y, out=acc) if sign > 0 else np.subtract(acc, y, out=acc)
+        if acc is None:  # an all-zero kernel
+            acc = np.zeros((x.shape[0],) + self.out_shape, np.int32)
+        return acc
+
+
+def prepare_conv_int(weight: np.ndarray, max_input: int, *, stride, padding, dilation, groups: int,
+                     out_shape, _checked: bool = False) -> IntConv | None:
+    """The integer convolution for an integer kernel and inputs in [0, max_input], or None (see
+    prepare_matmul): a weight of -256 (no uint8 W-) also takes the float path."""
+    weight = np.asarray(weight, dtype=np.int64)
+    if max_input > 255 or weight.size == 0 or weight.min() < -255 or weight.max() > 255 or not (_checked or kernels_exact()):
+        return None
+    parts = [(sign, p) for sign, p in ((1, np.maximum(weight, 0)), (-1, np.maximum(-weight, 0))) if p.any()]
+    for _, p in parts:
+        if int(p.reshape(p.shape[0], -1).sum(axis=1).max(initial=0)) * max_input >= I32_EXACT:
+            return None
+    return IntConv(weight, parts, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                   out_shape=out_shape)
+
+
+def _conv_ref(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """int64 1-D cross-correlation, stride 1, no padding: [N, C, L] x [O, C, k] -> [N, O, L - k + 1]."""
+    k = w.shape[2]
+    cols = np.stack([x[:, :, i:x.shape[2] - k + 1 + i] for i in range(k)], axis=-1)  # [N, C, L', k]
+    return np.einsum("nclk,ock->nol", cols.astype(np.int64), w.astype(np.int64))
+
+
+@functools.lru_cache(maxsize=None)
+def _self_test(pid: int) -> tuple[bool, str]:
+    try:
+        rng = np.random.default_rng(12345)
+        cases = []
+        # pairs of 255 x 127 (and x -128) products: 64770 leaves int16; random operands of many shapes
+        for m, k, n in ((1, 64, 16), (37, 300, 17), (130, 1031, 70)):
+            cases.append((np.full((m, k), 255, np.uint8), np.where(np.arange(n) % 2, 127, -128)[None, :].repeat(k, 0)))
+            cases.append((rng.integers(0, 256, (m, k)).astype(np.uint8), rng.integers(-128, 128, (k, n))))
+        for x, w in cases:
+            mm = IntMatMul(w.T, [(1, w.T)])
+            if not np.array_equal(mm(x), x.astype(np.int64) @ w.astype(np.int64)):
+                return False, f"MatMulInteger differs from int64 on a {x.shape[0]}x{x.shape[1]}x{w.shape[1]} case"
+        for full in (True, False):
+            x = np.full((5, 7, 40), 255, np.uint8) if full else rng.integers(0, 256, (5, 7, 40)).astype(np.uint8)
+            w = np.full((6, 7, 3), 127) if full else rng.integers(-128, 128, (6, 7, 3))
+            conv = prepare_conv_int(w, 255, stride=[1], padding=[0], dilation=[1], groups=1, out_shape=(6, 38),
+                                    _checked=True)
+            if not np.array_equal(conv(x), _conv_ref(x, w)):
+                return False, "ConvInteger differs from int64"
+        return True, "ONNX Runtime integer kernels (MatMulInteger, ConvInteger) reproduce int64 on this CPU"
+    except Exception as e:  # noqa: BLE001 - any failure means: use float BLAS
+        return False, f"ONNX Runtime integer kernels unavailable: {type(e).__name__}: {e}"
+
+
+def kernels_exact() -> bool:
+    """Whether the integer kernels reproduce int64 results in this process (see module docstring).
+    NEURODEPLOY_INT_KERNELS=0 turns them off (every product on float BLAS)."""
+    if os.environ.get("NEURODEPLOY_INT_KERNELS", "1") == "0":
+        return False
+    return _self_test(os.getpid())[0]
+
+
+def kernels_status() -> str:
+    """One line for reports: which exact product the emulator uses here, and why."""
+    if os.environ.get("NEURODEPLOY_INT_KERNELS", "1") == "0":
+        return "float BLAS (NEURODEPLOY_INT_KERNELS=0)"
+    ok, why = _self_test(os.getpid())
+    return ("int8 ONNX Runtime: " if ok else "float BLAS: ") + why
