@@ -70,7 +70,9 @@ def test_a_sweep_survives_losing_a_worker_node(tmp_path, data):
         # a sweep with another token is refused in one line (it runs while the real one starts)
         intruder = _sweep(tmp_path, data, "--address", info["address"], out="intruder",
                           env={**token, "RAY_AUTH_TOKEN": secrets.token_hex(16)})
-        proc = _sweep(tmp_path, data, "--address", info["address"], env=token)
+        # trials long enough (60 epochs) that the worker is still inside its next one 0.5 s after it
+        # finished one, on a fast machine too
+        proc = _sweep(tmp_path, data, "--address", info["address"], env=token, epochs=60)
         out, seen, deadline, killed = tmp_path / "out", {}, time.time() + 240, False
         while proc.poll() is None:
             assert time.time() < deadline, "sweep did not finish"

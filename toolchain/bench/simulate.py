@@ -6,8 +6,11 @@ input sent once, random float weights (seeded) scaled so the hidden layers fire 
 trained network's (about 5-20 %), quantised by the real quantiser on random spectrogram-like inputs.
 Lava is measured as the marginal cost of a classification (run of 1 clip vs run of 1 + k clips, so
 process start-up and compilation are not charged to it) and all-in; the emulator with its weights
-prepared once (preparation timed separately). The emulator's spikes on the Lava clips are checked
-equal to Lava's in the same run.
+prepared once (preparation timed separately) and warmed up on one chunk of clips (kernel load and
+its reusable scratch buffers); the result arrays of the timed run are allocated inside it. The
+emulator's spikes on the Lava clips are checked equal to Lava's in the same run. `exact_products`
+in the result says which exact product the emulator used (int8 ONNX Runtime kernels after their
+self-test, or float BLAS).
 """
 
 from __future__ import annotations
@@ -58,11 +61,12 @@ def bench_network(ir, inp: np.ndarray, emulator_clips: int, lava_extra_clips: in
     ratio, and whether the spikes of every clip Lava ran equal the emulator's."""
     from export.lava_graph import run_lava
     from toolchain.emulator import Emulator
+    from toolchain.emulator.intmm import kernels_status
 
     t0 = time.perf_counter()
     emu = Emulator(ir)
     prep = time.perf_counter() - t0
-    emu.run(inp[:2])  # warm-up: numba kernel load
+    emu.run(inp[:64])  # warm-up: numba kernel load, and one chunk's scratch buffers (reused by every chunk)
     n = min(emulator_clips, len(inp))
     t0 = time.perf_counter()
     res = emu.run(inp[:n])
@@ -90,7 +94,7 @@ def bench_network(ir, inp: np.ndarray, emulator_clips: int, lava_extra_clips: in
     return {
         "num_steps": ir.num_steps, "input_encoding": ir.input.encoding, "kinds": ir.kinds, "firing_rates": rates,
         "emulator_clips": n, "emulator_seconds": t_emu, "emulator_prepare_seconds": prep,
-        "emulator_clips_per_s": emu_rate,
+        "emulator_clips_per_s": emu_rate, "exact_products": kernels_status(),
         "lava_seconds_1_clip": t_one, f"lava_seconds_{1 + k}_clips": t_more,
         "lava_seconds_per_clip_marginal": marginal,
         "lava_clips_per_s_marginal": 1.0 / marginal, "lava_clips_per_s_all_in": 1.0 / t_one,

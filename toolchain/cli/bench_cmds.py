@@ -36,6 +36,7 @@ def bench_simulate_cmd(
                       f"clips/s (marginal), {r['lava_clips_per_s_all_in']:.4f} (all-in)")
         console.print(f"ratio emulator/Lava: [bold]{r['ratio']:.0f}x[/] marginal, {r['ratio_all_in']:.0f}x all-in "
                       f"(target {r['target_ratio']:.0f}x); spikes equal: {r['spikes_equal']}")
+        console.print(f"exact products: {r['exact_products']}")
 
     emit(r, as_json, render)
 

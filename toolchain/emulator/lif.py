@@ -2,7 +2,7 @@
 
 State and arithmetic are float64 holding exact integers (all magnitudes stay below 2**44, far
 inside float64's 2**53 exact range), evaluated by one numba kernel that keeps each neuron's u, v
-in cache across the time loop (parallel over blocks of neurons):
+in cache across the time loop (parallel over (clip, block of neurons) work items):
     trunc(u * (4095 - du) / 4096): (4095 - du) / 4096 is an exact binary fraction, the product of
     an integer below 2**32 with it is exact, and trunc() is Lava's sign(x) * (|x| >> 12).
 Per step t (u, v, s as in `toolchain.ir.graph`):
