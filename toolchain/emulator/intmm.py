@@ -157,34 +157,43 @@ class IntConv:
     ConvInteger takes uint8 kernels; with a weight zero point (W + 128, zero point 128) ORT 1.23
     returned wrong sums at the edge of some outputs (lava-dl PilotNet's second convolution), so
     none is used: the kernel is split as W = W+ - W- (W+ = max(W, 0), W- = max(-W, 0), both
-    uint8) and the two convolutions subtracted in int32 (|W+ * x - W- * x| <= bound < 2**31).
+    uint8), both halves go into one convolution as 2 * C_out output channels (per group: the W+
+    channels, then the W- channels, so the input is unfolded once), and the halves are subtracted
+    in int32 (|W+ * x - W- * x| <= bound < 2**31).
     The batch is split over `threads` single-threaded sessions run side by side (ORT's own
     threading of one small convolution leaves a core idle)."""
 
-    def __init__(self, weight: np.ndarray, parts, *, stride, padding, dilation, groups: int, out_shape):
+    def __init__(self, weight: np.ndarray, *, stride, padding, dilation, groups: int, out_shape):
         nd = weight.ndim - 2
+        g = int(groups)
         self.threads = _threads()
         kw = dict(strides=[int(s) for s in stride], pads=[int(p) for p in padding] * 2,
-                  dilations=[int(d) for d in dilation], group=int(groups), kernel_shape=list(weight.shape[2:]))
-        shape = ["N", int(weight.shape[1]) * int(groups)] + ["D%d" % i for i in range(nd)]
-        self.parts = [(sign, _Session(_model(kw, "ConvInteger", shape, p.astype(np.uint8), {}), 1), _Scratch())
-                      for sign, p in parts]
+                  dilations=[int(d) for d in dilation], group=g, kernel_shape=list(weight.shape[2:]))
+        shape = ["N", int(weight.shape[1]) * g] + ["D%d" % i for i in range(nd)]
+        per_group = weight.reshape((g, weight.shape[0] // g) + weight.shape[1:])
+        both = np.stack([np.maximum(per_group, 0), np.maximum(-per_group, 0)], axis=1)  # [g, 2, C_out/g, ...]
+        self.session = _Session(_model(kw, "ConvInteger", shape, both.reshape((-1,) + weight.shape[1:]).astype(np.uint8),
+                                       {}), 1)
+        self.groups = g
         self.out_shape = tuple(int(d) for d in out_shape)
+        self.halves, self.result = _Scratch(), _Scratch()
         self._pool = None
 
     def __getstate__(self):
         return {**self.__dict__, "_pool": None}
 
-    def _run(self, sess: _Session, x: np.ndarray, scratch: _Scratch) -> np.ndarray:
-        """Every image of x through one session, the batch split over the threads, into the scratch."""
-        out = scratch.get((x.shape[0],) + self.out_shape)
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        """Every image of x through the session, the batch split over the threads: [M, 2 C_out, ...]."""
+        c_out = self.out_shape[0]
+        out = self.halves.get((x.shape[0], 2 * c_out) + self.out_shape[1:])
         n = self.threads if x.shape[0] >= 2 * self.threads else 1
         if n == 1:
-            return sess.run(x, out)
+            return self.session.run(x, out)
         if self._pool is None or self._pool[1] != os.getpid():
             self._pool = (ThreadPoolExecutor(self.threads), os.getpid())
         edges = np.linspace(0, x.shape[0], n + 1).astype(int)
-        list(self._pool[0].map(lambda i: sess.run(x[edges[i]:edges[i + 1]], out[edges[i]:edges[i + 1]]), range(n)))
+        list(self._pool[0].map(lambda i: self.session.run(x[edges[i]:edges[i + 1]], out[edges[i]:edges[i + 1]]),
+                               range(n)))
         return out
 
     def __call__(self, s: np.ndarray) -> np.ndarray | None:
@@ -192,16 +201,11 @@ class IntConv:
         if x is None:
             return None
         x = np.ascontiguousarray(x)
-        acc = None
-        for sign, sess, scratch in self.parts:
-            y = self._run(sess, x, scratch)
-            if acc is None:
-                acc = y if sign > 0 else np.negative(y, out=y)
-            else:
-                np.add(acc, y, out=acc) if sign > 0 else np.subtract(acc, y, out=acc)
-        if acc is None:  # an all-zero kernel
-            acc = np.zeros((x.shape[0],) + self.out_shape, np.int32)
-        return acc
+        m, g, c_out = x.shape[0], self.groups, self.out_shape[0]
+        y = self._run(x).reshape(m, g, 2, c_out // g, -1)
+        acc = self.result.get((m, g, c_out // g, y.shape[-1]))
+        np.subtract(y[:, :, 0], y[:, :, 1], out=acc)
+        return acc.reshape((m,) + self.out_shape)
 
 
 def prepare_conv_int(weight: np.ndarray, max_input: int, *, stride, padding, dilation, groups: int,
@@ -211,12 +215,10 @@ def prepare_conv_int(weight: np.ndarray, max_input: int, *, stride, padding, dil
     weight = np.asarray(weight, dtype=np.int64)
     if max_input > 255 or weight.size == 0 or weight.min() < -255 or weight.max() > 255 or not (_checked or kernels_exact()):
         return None
-    parts = [(sign, p) for sign, p in ((1, np.maximum(weight, 0)), (-1, np.maximum(-weight, 0))) if p.any()]
-    for _, p in parts:
+    for p in (np.maximum(weight, 0), np.maximum(-weight, 0)):
         if int(p.reshape(p.shape[0], -1).sum(axis=1).max(initial=0)) * max_input >= I32_EXACT:
             return None
-    return IntConv(weight, parts, stride=stride, padding=padding, dilation=dilation, groups=groups,
-                   out_shape=out_shape)
+    return IntConv(weight, stride=stride, padding=padding, dilation=dilation, groups=groups, out_shape=out_shape)
 
 
 def _conv_ref(x: np.ndarray, w: np.ndarray) -> np.ndarray:
