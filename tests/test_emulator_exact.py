@@ -1,8 +1,8 @@
 """The emulator's products are exact integer sums: the float BLAS path checked against int64
 arithmetic on cases chosen to sit at the exactness bounds (rows just below and above
-|x|_1 * max|W| = 2**24), and the integer-kernel path (ONNX Runtime MatMulInteger / ConvInteger)
-against int64 and against the float path, including 9-bit weights, inputs outside uint8 (which
-fall back), and a kernel that saturates (which the self-test must reject)."""
+|x|_1 * max|W| = 2**24), the convolution against int64, and the integer-kernel path (ONNX Runtime
+MatMulInteger) against int64, including 9-bit weights, every output width up to 100, inputs
+outside uint8 (which fall back), and a kernel that saturates (which the self-test must reject)."""
 
 import numpy as np
 import pytest
@@ -79,8 +79,25 @@ def test_inputs_outside_uint8_take_the_float_path_and_stay_exact():
 
 
 @needs_int
+def test_integer_products_are_exact_at_every_output_width():
+    """onnxruntime 1.23's MatMulInteger got 17-31 and 65-79 outputs wrong (M >= 32) until the outputs
+    were padded to a multiple of 16: every width up to 100, at several row counts, equals int64."""
+    rng = np.random.default_rng(4)
+    for n_out in range(1, 101):
+        k = int(rng.integers(1, 300))
+        w = rng.integers(-128, 128, size=(n_out, k))
+        p = prepare(w, 0, 255)
+        for m in (1, 31, 32, 77):
+            x = rng.integers(0, 256, size=(m, k))
+            got = accumulate(p, x)
+            assert got.shape == (m, n_out) and got.flags.c_contiguous
+            assert np.array_equal(got, x @ w.T), f"{m} x {k} x {n_out}"
+
+
 @pytest.mark.parametrize("case", range(12))
-def test_integer_convolution_equals_float_and_int64(case):
+def test_convolution_equals_int64(case):
+    """The float-BLAS convolution (im2col) equals int64 on random 1-D and 2-D shapes, strides,
+    paddings, dilations, groups and 9-bit kernels."""
     rng = np.random.default_rng(100 + case)
     two_d = case % 2 == 0
     groups = (1, 2)[case % 3 == 1]
@@ -90,19 +107,16 @@ def test_integer_convolution_equals_float_and_int64(case):
     padding = tuple(int(rng.integers(0, 2)) for _ in k)
     dilation = tuple(int(rng.integers(1, 3)) for _ in k)
     size = (9, 11) if two_d else (17,)
-    wide = case % 4 == 3  # 9-bit kernel: two products
+    wide = case % 4 == 3
     w = rng.integers(-256 if wide else -128, 256 if wide else 128, size=(c_out, c_in // groups) + k)
     conv = F.conv2d if two_d else F.conv1d
     layer = Conv(name="c", weight=w.astype(np.int32), bias_mant=np.zeros(c_out, np.int32), input_shape=(c_in,) + size,
                  stride=stride, padding=padding, dilation=dilation, groups=groups)
     x = rng.integers(0, 256, size=(6, c_in * int(np.prod(size))))
-    p = prepare_conv(layer, 255)
-    assert p.int_conv is not None
-    got = conv_accumulate(p, x)
+    got = conv_accumulate(prepare_conv(layer, 255), x)
     want = conv(torch.from_numpy(x.reshape((6, c_in) + size)).double(), torch.from_numpy(w).double(), stride=stride,
                 padding=padding, dilation=dilation, groups=groups).numpy().reshape(6, -1)
-    assert got.dtype == np.int32 and np.array_equal(got, want)
-    assert np.array_equal(conv_accumulate(prepare_conv(layer, 255, int_kernels=False), x), want)
+    assert np.array_equal(got, want)
 
 
 def test_the_self_test_rejects_a_kernel_that_saturates_int16_pairs(monkeypatch):

@@ -50,3 +50,24 @@ def test_netx_refuses_what_it_cannot_express(tmp_path):
     (tmp_path / "junk.net").write_bytes(b"not hdf5")
     with pytest.raises(ArtifactError, match="could not be loaded by netx"):
         load_netx(tmp_path / "junk.net", ir)
+
+
+def test_netx_streams_graded_frames_like_the_emulator(tmp_path):
+    """A "frames" network (one graded 8-bit frame per step, as the streaming presets deploy) exported
+    to netx: stock netx on Lava, fed the frames as graded input messages, gives the emulator's spikes."""
+    from export.netx import netx_problems, run_netx, write_netx
+    from tests.ir_factory import calibrate_thresholds, random_input, random_ir
+
+    rng = np.random.default_rng(5)
+    ir = random_ir(rng, [12, 10, 3], 8, "frames", bias=False)
+    ir.layers[0].weight_exp = 0  # netx derives its own exponent: the dense layers need weight_exp >= 0
+    for layer in ir.layers:
+        layer.bias_exp = 6
+    inp = random_input(rng, ir, 3)
+    ir = calibrate_thresholds(ir, inp)
+    assert netx_problems(ir) == []
+    emu = run_encoded(ir, inp)
+    netx = run_netx(write_netx(ir, tmp_path / "frames.net"), ir, inp)
+    for i, (a, b) in enumerate(zip(emu.layer_spikes, netx.layer_spikes)):
+        assert a.any() and not a.all(), f"layer {i} is silent or saturated"
+        assert np.array_equal(a, b), f"layer {i}: netx differs from the emulator on graded frames"

@@ -6,10 +6,7 @@ inside float32's exact integers (2**24), so the float32 GEMM over the unfolded i
 in any order) returns the int64 result exactly; float64 is used when a bound is larger (an IR
 loaded without checks). The unfold itself only copies values. A 1-D convolution is computed as a
 2-D one over (C, 1, L). Groups are separate GEMMs over their channel slices.
-
-That float path is the fallback: inputs that are integers in [0, 255] (spikes, 8-bit payloads)
-go to ONNX Runtime's exact integer ConvInteger (`toolchain.emulator.intmm`) when the layer's
-bound allows it, and the float layout is then built only if some call needs it.
+(ONNX Runtime's integer ConvInteger is not used: see `toolchain.emulator.intmm`.)
 """
 
 from __future__ import annotations
@@ -38,25 +35,15 @@ class PreparedConv:
     dilation: tuple[int, int]
     groups: int
     bound: int
-    int_conv: object = None  # toolchain.emulator.intmm.IntConv, or None
-    layer_in_shape: tuple = ()  # the IR's (C, L) or (C, H, W)
 
 
 def _as_2d(t: tuple, one: int) -> tuple[int, int]:
     return (one, int(t[0])) if len(t) == 1 else (int(t[0]), int(t[1]))
 
 
-def prepare_conv(layer, max_input: int, *, int_kernels: bool = True) -> PreparedConv:
-    """Lay out a `conv` IR layer's integer kernel for inputs with |s| <= max_input (int_kernels=False:
-    float BLAS only)."""
-    from toolchain.emulator.intmm import prepare_conv_int
-
-    w_ir = np.asarray(layer.weight, dtype=np.int64)
-    int_conv = None
-    if int_kernels:
-        int_conv = prepare_conv_int(w_ir, int(max_input), stride=layer.stride, padding=layer.padding,
-                                    dilation=layer.dilation, groups=int(layer.groups), out_shape=layer.out_shape)
-    w = w_ir
+def prepare_conv(layer, max_input: int) -> PreparedConv:
+    """Lay out a `conv` IR layer's integer kernel for inputs with |s| <= max_input."""
+    w = np.asarray(layer.weight, dtype=np.int64)
     if w.ndim == 3:
         w = w[:, :, None, :]
     bound = int(np.abs(w).reshape(w.shape[0], -1).sum(axis=1).max(initial=0)) * int(max_input)
@@ -70,8 +57,7 @@ def prepare_conv(layer, max_input: int, *, int_kernels: bool = True) -> Prepared
     out = tuple(layer.out_shape) if len(layer.out_shape) == 3 else (layer.out_shape[0], 1, layer.out_shape[1])
     return PreparedConv(wmat=wmat, in_shape=in_shape, out_shape=out, kernel=(w.shape[2], w.shape[3]),
                         stride=_as_2d(layer.stride, 1), padding=_as_2d(layer.padding, 0),
-                        dilation=_as_2d(layer.dilation, 1), groups=g, bound=bound, int_conv=int_conv,
-                        layer_in_shape=tuple(int(d) for d in layer.in_shape))
+                        dilation=_as_2d(layer.dilation, 1), groups=g, bound=bound)
 
 
 def conv_accumulate(p: PreparedConv, s: np.ndarray) -> np.ndarray:
@@ -79,10 +65,6 @@ def conv_accumulate(p: PreparedConv, s: np.ndarray) -> np.ndarray:
     float64 [M, C_out*H_out*W_out] in channels-first order."""
     C, H, W = p.in_shape
     M = s.shape[0]
-    if p.int_conv is not None:
-        acc = p.int_conv(np.asarray(s).reshape((M,) + p.layer_in_shape))
-        if acc is not None:
-            return acc.reshape(M, -1)
     k_elems = (C // p.groups) * p.kernel[0] * p.kernel[1]
     L_out = p.out_shape[1] * p.out_shape[2]
     per = max(1, _CHUNK_ELEMS // max(1, C * p.kernel[0] * p.kernel[1] * L_out))
