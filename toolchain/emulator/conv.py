@@ -74,6 +74,6 @@ def conv_accumulate(p: PreparedConv, s: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(np.ascontiguousarray(s[start:start + per])).to(dtype).reshape(-1, C, H, W)
         cols = F.unfold(x, p.kernel, dilation=p.dilation, padding=p.padding, stride=p.stride)  # [m, C*k, L]
         cols = cols.reshape(x.shape[0], p.groups, k_elems, L_out)
-        res = torch.einsum("gok,mgkl->mgol", p.wmat, cols)  # [m, g, C_out/g, L]
+        res = torch.matmul(p.wmat, cols)  # [g, C_out/g, k] @ [m, g, k, L] -> [m, g, C_out/g, L], batched BLAS
         out[start:start + per] = res.reshape(x.shape[0], -1).double().numpy()
     return out
