@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from toolchain.core.errors import NeurodeployError
@@ -105,6 +105,7 @@ PIPE = {"data": {"synth_clips": 120, "synth_seed": 3},
 
 @SETTINGS
 @given(edited(PIPE, extra_keys=("deploy", "path", "preset", "config", "set", "weight_bits", "dc_input")))
+@example(raw={**PIPE, "quantize": {"calib": 32, "weight_bits": 0}})  # once refused without naming the file
 def test_pipeline_config_edits_validate_or_are_refused_by_name(raw):
     from toolchain.pipeline.config import check_runs, validate_pipeline
 

@@ -117,8 +117,11 @@ def validate_pipeline(raw: dict, where: str, data_override: str | None = None,
     from toolchain.quantize import QuantConfig
 
     q = cfg["quantize"]
-    QuantConfig(weight_bits=q["weight_bits"], input_bits=q["input_bits"], dc_input=q["dc_input"],
-                netx_compatible=q["netx_compatible"]).validate()
+    try:
+        QuantConfig(weight_bits=q["weight_bits"], input_bits=q["input_bits"], dc_input=q["dc_input"],
+                    netx_compatible=q["netx_compatible"]).validate()
+    except ConfigError as exc:  # name the file and section the option came from
+        raise ConfigError(f"{where}: [quantize] {exc}") from None
     from hardware_profiles import load_profile
 
     for name in cfg["energy"]["profiles"]:
