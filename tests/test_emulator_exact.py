@@ -94,10 +94,10 @@ def test_integer_products_are_exact_at_every_output_width():
             assert np.array_equal(got, x @ w.T), f"{m} x {k} x {n_out}"
 
 
-@pytest.mark.parametrize("case", range(12))
+@pytest.mark.parametrize("case", range(24))
 def test_convolution_equals_int64(case):
-    """The float-BLAS convolution (im2col) equals int64 on random 1-D and 2-D shapes, strides,
-    paddings, dilations, groups and 9-bit kernels."""
+    """Both convolutions (integer im2col + MatMulInteger, and float BLAS unfold) equal int64 on random
+    1-D and 2-D shapes, strides, paddings, dilations, groups and 9-bit kernels."""
     rng = np.random.default_rng(100 + case)
     two_d = case % 2 == 0
     groups = (1, 2)[case % 3 == 1]
@@ -113,10 +113,12 @@ def test_convolution_equals_int64(case):
     layer = Conv(name="c", weight=w.astype(np.int32), bias_mant=np.zeros(c_out, np.int32), input_shape=(c_in,) + size,
                  stride=stride, padding=padding, dilation=dilation, groups=groups)
     x = rng.integers(0, 256, size=(6, c_in * int(np.prod(size))))
-    got = conv_accumulate(prepare_conv(layer, 255), x)
     want = conv(torch.from_numpy(x.reshape((6, c_in) + size)).double(), torch.from_numpy(w).double(), stride=stride,
                 padding=padding, dilation=dilation, groups=groups).numpy().reshape(6, -1)
-    assert np.array_equal(got, want)
+    p = prepare_conv(layer, 255)
+    assert (p.int_mm is not None) == (groups == 1 and intmm.kernels_exact())  # im2col + MatMulInteger
+    assert np.array_equal(conv_accumulate(p, x), want)
+    assert np.array_equal(conv_accumulate(prepare_conv(layer, 255, int_kernels=False), x), want)  # float BLAS
 
 
 def test_the_self_test_rejects_a_kernel_that_saturates_int16_pairs(monkeypatch):

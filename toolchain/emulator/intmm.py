@@ -85,19 +85,20 @@ class _Session:
         return out
 
 
-class _Scratch:
-    """A reusable int32 buffer (per process): `get(shape)` is a contiguous view of it."""
+class Scratch:
+    """A reusable buffer (per process): `get(shape)` is a contiguous view of it (int32 unless told)."""
 
-    def __init__(self):
+    def __init__(self, dtype=np.int32):
+        self.dtype = dtype
         self._buf, self._pid = None, None
 
     def __getstate__(self):
-        return {"_buf": None, "_pid": None}
+        return {"dtype": self.dtype, "_buf": None, "_pid": None}
 
     def get(self, shape) -> np.ndarray:
         size = int(np.prod(shape))
         if self._buf is None or self._pid != os.getpid() or self._buf.size < size:
-            self._buf, self._pid = np.empty(size, np.int32), os.getpid()
+            self._buf, self._pid = np.empty(size, self.dtype), os.getpid()
         return self._buf[:size].reshape(shape)
 
 
@@ -110,7 +111,7 @@ def _split9(w: np.ndarray) -> list[tuple[int, np.ndarray]]:
     return [(128, (w - r) // 128), (1, r)]
 
 
-def _as_u8(s: np.ndarray) -> np.ndarray | None:
+def as_u8(s: np.ndarray) -> np.ndarray | None:
     """The activations as uint8 (a view for bool), or None unless they are integers in [0, 255]."""
     s = np.asarray(s)
     if s.dtype == np.bool_:
@@ -134,18 +135,24 @@ class IntMatMul:
             wt = np.zeros((self.n_in, self.width), np.int8)
             wt[:, :self.n_out] = p.T
             self.parts.append((scale, _Session(_model({}, "MatMulInteger", ["M", self.n_in], wt, {}), threads)))
-        self.scratch = _Scratch()
+        self.scratch = Scratch()
 
-    def __call__(self, s: np.ndarray) -> np.ndarray | None:
-        x = _as_u8(s)
+    def padded(self, s: np.ndarray) -> np.ndarray | None:
+        """The sums int32 [M, width]: columns n_out.. are zeros (the padding, see _PAD)."""
+        x = as_u8(s)
         if x is None:
             return None
         x = np.ascontiguousarray(x)
         if len(self.parts) == 1:
-            acc = self.parts[0][1].run(x, self.scratch.get((x.shape[0], self.width)))
-        else:  # 9-bit weights; |acc| <= the layer's bound < 2**31
-            acc = sum(scale * sess.run(x).astype(np.int64) for scale, sess in self.parts).astype(np.int32)
-        return acc if self.width == self.n_out else np.ascontiguousarray(acc[:, :self.n_out])
+            return self.parts[0][1].run(x, self.scratch.get((x.shape[0], self.width)))
+        # 9-bit weights; |acc| <= the layer's bound < 2**31
+        return sum(scale * sess.run(x).astype(np.int64) for scale, sess in self.parts).astype(np.int32)
+
+    def __call__(self, s: np.ndarray) -> np.ndarray | None:
+        acc = self.padded(s)
+        if acc is None or self.width == self.n_out:
+            return acc
+        return np.ascontiguousarray(acc[:, :self.n_out])
 
 
 def prepare_matmul(weight: np.ndarray, max_input: int) -> IntMatMul | None:
