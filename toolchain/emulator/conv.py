@@ -100,13 +100,13 @@ def _im2col(x, kh, kw, sh, sw, dh, dw, Ho, Wo, cols):
 def _channels_first(acc, out):
     """out[m, o, l] = acc[m, l, o] for o < out.shape[1] (acc int32 [M, L, width >= C_out])."""
     M, L, _ = acc.shape
-    O = out.shape[1]
+    n_out = out.shape[1]
     for m in numba.prange(M):
-        for l0 in range(0, L, 64):
-            l1 = min(l0 + 64, L)
-            for o in range(O):
-                for l in range(l0, l1):
-                    out[m, o, l] = acc[m, l, o]
+        for p0 in range(0, L, 64):
+            p1 = min(p0 + 64, L)
+            for o in range(n_out):
+                for pos in range(p0, p1):
+                    out[m, o, pos] = acc[m, pos, o]
 
 
 def _int_conv(p: PreparedConv, s: np.ndarray) -> np.ndarray | None:
@@ -116,12 +116,12 @@ def _int_conv(p: PreparedConv, s: np.ndarray) -> np.ndarray | None:
     if x is None:
         return None
     C, H, W = p.in_shape
-    O, Ho, Wo = p.out_shape
+    c_out, Ho, Wo = p.out_shape
     M, L, K = s.shape[0], Ho * Wo, C * p.kernel[0] * p.kernel[1]
     x = np.ascontiguousarray(x).reshape(M, C, H, W)
     if p.padding != (0, 0):
         x = np.pad(x, ((0, 0), (0, 0), (p.padding[0],) * 2, (p.padding[1],) * 2))
-    out = p.result.get((M, O, L))
+    out = p.result.get((M, c_out, L))
     per = max(1, _CHUNK_ELEMS // max(1, L * max(K, p.int_mm.width * 4)))  # images per product
     for start in range(0, M, per):
         part = x[start:start + per]
@@ -130,7 +130,7 @@ def _int_conv(p: PreparedConv, s: np.ndarray) -> np.ndarray | None:
                 cols)
         acc = p.int_mm.padded(cols.reshape(-1, K))
         _channels_first(acc.reshape(part.shape[0], L, -1), out[start:start + per])
-    return out.reshape(M, O * L)
+    return out.reshape(M, c_out * L)
 
 
 def conv_accumulate(p: PreparedConv, s: np.ndarray) -> np.ndarray:
