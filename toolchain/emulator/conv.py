@@ -16,7 +16,7 @@ kernels only copy integers. (ONNX Runtime's ConvInteger is not used: see `toolch
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Lava's runtime before numba's parallel runtime (see toolchain.emulator.lif)
 import lava.magma.runtime.message_infrastructure.multiprocessing  # noqa: F401
@@ -45,8 +45,8 @@ class PreparedConv:
     groups: int
     bound: int
     int_mm: object = None  # toolchain.emulator.intmm.IntMatMul over [C*kH*kW] patches, or None
-    cols: Scratch | None = None  # uint8 patches of one sub-batch
-    result: Scratch | None = None  # int32 channels-first sums of one call
+    cols: Scratch = field(default_factory=lambda: Scratch(np.uint8))  # uint8 patches of one sub-batch
+    result: Scratch = field(default_factory=Scratch)  # int32 channels-first sums of one call
 
 
 def _as_2d(t: tuple, one: int) -> tuple[int, int]:
@@ -73,9 +73,7 @@ def prepare_conv(layer, max_input: int, *, int_kernels: bool = True) -> Prepared
     out = tuple(layer.out_shape) if len(layer.out_shape) == 3 else (layer.out_shape[0], 1, layer.out_shape[1])
     return PreparedConv(wmat=wmat, in_shape=in_shape, out_shape=out, kernel=(w.shape[2], w.shape[3]),
                         stride=_as_2d(layer.stride, 1), padding=_as_2d(layer.padding, 0),
-                        dilation=_as_2d(layer.dilation, 1), groups=g, bound=bound, int_mm=int_mm,
-                        cols=Scratch(np.uint8) if int_mm is not None else None,
-                        result=Scratch() if int_mm is not None else None)
+                        dilation=_as_2d(layer.dilation, 1), groups=g, bound=bound, int_mm=int_mm)
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)

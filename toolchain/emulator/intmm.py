@@ -3,10 +3,10 @@
 Operands: activations uint8 (binary spikes, graded payloads 0..255), weights int8. A 9-bit weight
 (Lava's Dense takes [-256, 255]) is split as W = 128 * q + r with r = W mod 128 in [0, 127] and
 q in [-2, 1], two products joined in int64 (exact). The kernels accumulate in int32, so a result
-is exact when no partial sum can leave int32: for a product of activations |x| <= max_x with a
+is exact when no partial sum can leave int32: for a product of activations |x| <= max_x with an
 int8 weight part P every partial sum is bounded by
     bound = max_row sum_k |P[row, k]| * max_x
-and `prepare_*` returns None (the caller then uses float BLAS) unless it is below 2**31.
+and `prepare_matmul` returns None (the caller then uses float BLAS) unless it is below 2**31.
 One hazard is not arithmetic: on x86 CPUs without AVX-512 VNNI or AMX, MLAS's u8 x s8 kernel adds
 pairs of products in int16 with saturation (vpmaddubsw), which is not exact for 255 x 127 pairs.
 So the kernels are used only after `kernels_exact()` has run them, in this process, on operands
@@ -15,7 +15,7 @@ on a machine where it fails, every layer takes the float BLAS path (`toolchain.e
 The self-test also covers every output width up to 80 (see _PAD: the kernel had a bug there).
 ConvInteger is not used: in onnxruntime 1.23 it returned wrong sums on 18 of 150 random small
 convolutions (uint8 x uint8, no zero point) and, with a weight zero point, on lava-dl PilotNet's
-second convolution; convolutions run on float BLAS (`toolchain.emulator.conv`).
+second convolution; convolutions run as an im2col into this MatMulInteger (`toolchain.emulator.conv`).
 Sessions are built lazily per process (a forked worker builds its own; ORT's threads do not
 survive fork) and are never pickled. Results are written into a scratch buffer each product keeps
 (fresh memory costs more than the product on some machines): a returned array is valid until
@@ -42,14 +42,14 @@ def _threads() -> int:
     return max(1, int(torch.get_num_threads()))
 
 
-def _model(node_kw: dict, op: str, x_shape: list, weight: np.ndarray, extra: dict) -> bytes:
+def _matmul_model(wt: np.ndarray) -> bytes:
+    """A one-node ONNX model y = MatMulInteger(x uint8 [M, n_in], wt int8 [n_in, width]) -> int32."""
     from onnx import TensorProto, helper, numpy_helper
 
-    x = helper.make_tensor_value_info("x", TensorProto.UINT8, x_shape)
+    x = helper.make_tensor_value_info("x", TensorProto.UINT8, ["M", int(wt.shape[0])])
     y = helper.make_tensor_value_info("y", TensorProto.INT32, None)
-    inits = [numpy_helper.from_array(weight, "w")] + [numpy_helper.from_array(v, k) for k, v in extra.items()]
-    node = helper.make_node(op, ["x", "w", *extra], ["y"], **node_kw)
-    graph = helper.make_graph([node], op, [x], [y], inits)
+    node = helper.make_node("MatMulInteger", ["x", "w"], ["y"])
+    graph = helper.make_graph([node], "MatMulInteger", [x], [y], [numpy_helper.from_array(wt, "w")])
     # IR version 8 / opset 13: read by every onnxruntime this project supports
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8).SerializeToString()
 
@@ -134,7 +134,7 @@ class IntMatMul:
         for scale, p in parts:
             wt = np.zeros((self.n_in, self.width), np.int8)
             wt[:, :self.n_out] = p.T
-            self.parts.append((scale, _Session(_model({}, "MatMulInteger", ["M", self.n_in], wt, {}), threads)))
+            self.parts.append((scale, _Session(_matmul_model(wt), threads)))
         self.scratch = Scratch()
 
     def padded(self, s: np.ndarray) -> np.ndarray | None:
@@ -190,17 +190,20 @@ def _self_test(pid: int) -> tuple[bool, str]:
         return False, f"ONNX Runtime integer kernels unavailable: {type(e).__name__}: {e}"
 
 
+def _switched_off() -> bool:
+    """NEURODEPLOY_INT_KERNELS=0 turns the integer kernels off (every product on float BLAS)."""
+    return os.environ.get("NEURODEPLOY_INT_KERNELS", "1") == "0"
+
+
 def kernels_exact() -> bool:
-    """Whether the integer kernels reproduce int64 results in this process (see module docstring).
-    NEURODEPLOY_INT_KERNELS=0 turns them off (every product on float BLAS)."""
-    if os.environ.get("NEURODEPLOY_INT_KERNELS", "1") == "0":
-        return False
-    return _self_test(os.getpid())[0]
+    """Whether the integer kernels are on and reproduce int64 results in this process (see module
+    docstring)."""
+    return not _switched_off() and _self_test(os.getpid())[0]
 
 
 def kernels_status() -> str:
     """One line for reports: which exact product the emulator uses here, and why."""
-    if os.environ.get("NEURODEPLOY_INT_KERNELS", "1") == "0":
+    if _switched_off():
         return "float BLAS (NEURODEPLOY_INT_KERNELS=0)"
     ok, why = _self_test(os.getpid())
     return ("int8 ONNX Runtime: " if ok else "float BLAS: ") + why

@@ -91,7 +91,9 @@ def _block_step(row, scale, u, v, s_prev, sp, b, u_mult, v_mult, vth_eff, subtra
 
 @numba.njit(inline="always")
 def _block_step_tracked(row, scale, u, v, s_prev, sp, b, u_mult, v_mult, vth_eff, subtract, peak):
-    """`_block_step` that also records the ranges (see lif_layer's `stats`)."""
+    """`_block_step` that also records the ranges (see lif_layer's `stats`). A separate copy on
+    purpose: one loop with an `if track:` inside stops LLVM vectorising it (measured 6x slower on
+    78 M neuron-steps: 0.51 s against 0.08 s)."""
     for j in range(u.shape[0]):
         uu, vv, fired, x, y = _update(u[j], v[j], s_prev[j], row[j] * scale, u_mult, v_mult, vth_eff, b[j],
                                       subtract)
