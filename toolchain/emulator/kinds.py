@@ -18,7 +18,8 @@ import numpy as np
 
 from toolchain.emulator.conv import conv_accumulate, prepare_conv
 from toolchain.emulator.dense import accumulate, prepare
-from toolchain.emulator.lif import lif_layer, lif_rec_layer
+from toolchain.emulator.events import conv_lif_layer, integer_input, prepare_events
+from toolchain.emulator.lif import bias_driven_layer, lif_layer, lif_rec_layer
 
 
 def _bias(layer) -> np.ndarray:
@@ -57,15 +58,32 @@ class DenseHandler:
 
 
 class ConvHandler(DenseHandler):
-    """`conv`: a = the exact integer cross-correlation (no weight exponent, as Lava's Conv)."""
+    """`conv`: a = the exact integer cross-correlation (no weight exponent, as Lava's Conv).
+
+    Per-step integer input (spikes, frames) runs event-driven, the sums fused with the LIF update
+    (`toolchain.emulator.events`), unless range statistics are asked for; a graded payload, and
+    those runs, take the im2col product (`toolchain.emulator.conv`) and then `lif_layer`."""
 
     def __init__(self, layer, max_input: int):
         self.layer = layer
+        self.max_input = int(max_input)
         self.prepared = prepare_conv(layer, max_input)
+        self.events = prepare_events(layer, max_input)
         self.bias = _bias(layer)
 
     def accumulate(self, x: np.ndarray) -> np.ndarray:
         return conv_accumulate(self.prepared, x)
+
+    def run(self, x, T, first, kw):
+        xi = integer_input(x) if x.ndim == 3 and self.events is not None and kw.get("stats") is None else None
+        if xi is not None and xi.dtype != np.uint8 and xi.size and int(np.abs(xi).max()) > self.max_input:
+            xi = None  # outside the range the event sums' int32 bound was stated for
+        if xi is None:
+            return super().run(x, T, first, kw)
+        lif = _lif_kw(self.layer, kw)
+        lif.pop("stats")
+        s, v, u = conv_lif_layer(self.events, xi, self.bias, **lif)
+        return s, (v, u), s
 
 
 class DenseRecHandler(DenseHandler):
@@ -98,9 +116,7 @@ class InputHandler:
 
     def run(self, x, T, first, kw):
         if first == "bias":  # x: bias mantissas per clip [B, n]
-            bias = (np.asarray(x, dtype=np.int64) << int(self.layer.bias_exp)).astype(np.float64)
-            a = np.zeros_like(bias)
-            s, v, u = lif_layer(a, T, once=True, bias=bias, **_lif_kw(self.layer, kw))
+            s, v, u = bias_driven_layer(np.asarray(x), int(self.layer.bias_exp), T, **_lif_kw(self.layer, kw))
         else:
             s, v, u = lif_layer(np.asarray(x, dtype=np.float64), T, bias=self.bias, **_lif_kw(self.layer, kw))
         return s, (v, u), s

@@ -67,6 +67,58 @@ def _update(uj, vj, sj, act, u_mult, v_mult, vth_eff, bias, subtract):
     return uu, vv, fired, x, y
 
 
+_I32_SPAN = 4294967296  # 2**32
+_IU = int(L.STATE_MAX)
+_IV = int(L.V_LIMIT)
+
+
+@numba.njit(inline="always")
+def _wrap_i32(x):
+    """An int64 wrapped into int32 as two's complement does (bit operations, so it vectorises)."""
+    return ((x + 2147483648) & (_I32_SPAN - 1)) - 2147483648
+
+
+@numba.njit(inline="always")
+def _decay_int(x, m):
+    """trunc(x * m / 4096) for integers |x| < 2**31, 0 <= m <= 4096: sign(x) * ((|x| * m) >> 12)."""
+    q = (abs(x) * m) >> 12
+    return q if x >= 0 else -q
+
+
+@numba.njit(inline="always")
+def _update_int(uj, vj, sj, act, mu, mv, vth_eff, bias, subtract):
+    """`_update` in int64 arithmetic on int32 state (the same integers: u and v stay within 24 bits,
+    act is an int32 sum, bias an int32): mu = 4095 - du and mv = 4096 - dv are the decay
+    multipliers in 1/4096 units. Returns (u, v after reset, fired)."""
+    x = _wrap_i32(_decay_int(uj, mu) + _wrap_i32(act * 64))
+    uu = x - 2 * _IU * (x > _IU) + 2 * _IU * (x <= -_IU)
+    vv = min(max(_decay_int(vj, mv) + uu + bias, -_IV), _IV)
+    if subtract:
+        vv = min(max(vv - sj * vth_eff, -_IV), _IV)
+    fired = vv > vth_eff
+    if not subtract:
+        vv = 0 if fired else vv
+    return uu, vv, fired
+
+
+@numba.njit(inline="always")
+def _block_step_int(acc, u, v, fired, b, mu, mv, vth_eff, subtract):
+    """One step of a block of neurons on int32 arrays (acc: the step's sums; u, v: the state;
+    fired: the last step's spikes on entry, this step's on return; b: effective bias), the same
+    update as `_block_step` (in 64-bit integer lanes instead of float64 ones)."""
+    for j in range(u.shape[0]):
+        uu, vv, f = _update_int(np.int64(u[j]), np.int64(v[j]), np.int64(fired[j]), np.int64(acc[j]), mu, mv,
+                                vth_eff, np.int64(b[j]), subtract)
+        u[j] = uu
+        v[j] = vv
+        fired[j] = f
+
+
+def int_decays(du: int, dv: int, vth: int) -> tuple[int, int, int]:
+    """`_block_step_int`'s multipliers: 4095 - du, 4096 - dv (1/4096 units), and vth << 6."""
+    return L.DECAY_UNITY - (du + 1), L.DECAY_UNITY - dv, int(vth) << L.VTH_SHIFT
+
+
 @numba.njit(inline="always")
 def _track(peak, j, x, y):
     peak[0, j] = max(peak[0, j], abs(x))
@@ -277,6 +329,55 @@ def lif_layer(a: np.ndarray, num_steps: int, *, du: int, dv: int, vth: int, bias
     _store_state(state, st, (B, n))
     if not record_v:
         return spikes, None, None
+    return spikes, v_out, u_out
+
+
+_MEMO_VALUES = 1 << 16  # widest bias-mantissa range `bias_driven_layer` tabulates
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _gather(idx, table, out):
+    """out[b, t, j] = table[t, idx[b, j]] (idx [B, n] int64, table [T, U], out [B, T, n])."""
+    B, n = idx.shape
+    T = table.shape[0]
+    for b in numba.prange(B):
+        for t in range(T):
+            row = table[t]
+            dst = out[b, t]
+            for j in range(n):
+                dst[j] = row[idx[b, j]]
+
+
+def bias_driven_layer(bias_mant: np.ndarray, bias_exp: int, num_steps: int, *, du: int, dv: int, vth: int,
+                      reset: str, record_v: bool = False, stats: dict | None = None, state: NeuronState | None = None,
+                      out: np.ndarray | None = None):
+    """`lif_layer` for neurons with no input, each driven by its own bias (bias_mant [B, n] integer
+    mantissas, effective bias bias_mant << bias_exp): spikes bool [B, T, n] (into `out` if given)
+    and, with record_v, v and u.
+
+    Such a neuron's whole run is a function of its bias alone (same update, same start at rest),
+    so the run is computed once per distinct mantissa in min..max and looked up per neuron (lava-dl
+    PilotNet's image input: 79 values for 39,600 neurons per clip). A carried `state`, range
+    statistics, or a range wider than 2**16 values run every neuron instead."""
+    x = np.asarray(bias_mant, dtype=np.int64)
+    B, n = x.shape
+    lo = int(x.min(initial=0))
+    span = int(x.max(initial=0)) - lo + 1
+    if state is not None or stats is not None or span > min(_MEMO_VALUES, max(1, x.size // 4)):
+        bias = (x << int(bias_exp)).astype(np.float64)
+        return lif_layer(np.zeros_like(bias), num_steps, once=True, bias=bias, du=du, dv=dv, vth=vth, reset=reset,
+                         record_v=record_v, stats=stats, state=state, out=out)
+    values = (np.arange(lo, lo + span, dtype=np.int64) << int(bias_exp)).astype(np.float64)[None]
+    s, v, u = lif_layer(np.zeros_like(values), num_steps, once=True, bias=values, du=du, dv=dv, vth=vth, reset=reset,
+                        record_v=record_v)
+    idx = np.ascontiguousarray(x - lo)
+    spikes = _spike_buffer(out, (B, num_steps, n))
+    _gather(idx, np.ascontiguousarray(s[0]), spikes)
+    if not record_v:
+        return spikes, None, None
+    v_out, u_out = np.empty((B, num_steps, n)), np.empty((B, num_steps, n))
+    _gather(idx, np.ascontiguousarray(v[0]), v_out)
+    _gather(idx, np.ascontiguousarray(u[0]), u_out)
     return spikes, v_out, u_out
 
 
