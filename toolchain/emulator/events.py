@@ -9,7 +9,8 @@ from step to step (a[t] = a[t-1] + conv(x[t] - x[t-1])), which costs less where 
 (lava-dl PilotNet's bias-driven input layer: 89 % of its neurons fire, but 12 % change per step).
 Both give a[t] itself, exactly: every addend is an integer and every partial sum is a sum of
 W * x terms with |x| <= max_input (at most one term per weight), so |partial| <= bound =
-max_o sum |W[o]| * max_input, which `prepare_events` requires below 2**31 (the sums are int32).
+max_o sum |W[o]| * max_input, which `prepare_events` requires below 2**31: the sums (and weights)
+are int16 where the bound is below 2**15 (lava-dl PilotNet's five: 274 to 932), else int32.
 The sums are kept channels-last (the C_out sums of a position are contiguous, so an event adds
 one weight column as a vector), and each step's LIF update (`toolchain.emulator.lif._block_step`,
 the same update as every other layer) runs on them while they are in cache; spikes (and v, u)
@@ -26,18 +27,14 @@ import numba
 import numpy as np
 
 from toolchain.emulator.intmm import I32_EXACT
-from toolchain.emulator.lif import (
-    _block_step_int,
-    _spike_buffer,
-    _state_arrays,
-    _store_state,
-    int_decays,
-)
+from toolchain.emulator.lif import _block_step_int, _spike_buffer, _state_arrays, _store_state, int_decays, touched
+
+I16_EXACT = 2 ** 15
 
 
 @dataclass
 class EventConv:
-    """A `conv` layer laid out for event-driven sums: weight columns int32 [C_in * kH * kW, C_out]
+    """A `conv` layer laid out for event-driven sums: weight columns [C_in * kH * kW, C_out] (int16 or int32)
     (row (c * kH + i) * kW + j), and, per input position q = iy * W + ix, the (tap, output position)
     pairs that reach it as a CSR list: for e in ptr[q]:ptr[q + 1], tap[e] = i * kW + j and base[e] =
     oy * W_out + ox."""
@@ -90,7 +87,8 @@ def prepare_events(layer, max_input: int) -> EventConv | None:
                     tap.append(i * kw + j)
                     base.append(oy * out[2] + ox)
             ptr.append(len(tap))
-    wt = np.ascontiguousarray(w.transpose(1, 2, 3, 0)).astype(np.int32).reshape(-1, c_out)
+    dtype = np.int16 if bound < I16_EXACT else np.int32  # the narrowest type holding every partial sum
+    wt = np.ascontiguousarray(w.transpose(1, 2, 3, 0)).astype(dtype).reshape(-1, c_out)
     return EventConv(wt=wt, ptr=np.asarray(ptr, dtype=np.int64), tap=np.asarray(tap, dtype=np.int64),
                      base=np.asarray(base, dtype=np.int64), in_shape=in_shape, out_shape=out, bound=bound)
 
@@ -111,67 +109,77 @@ def _add_column(a, w, val):
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _conv_lif(x, delta, wt, ptr, tap, base, C_in, KK, C_out, L, mu, mv, vth_eff, bias_cl, subtract, record_v,
-              spikes, v_out, u_out, has_state, st_u, st_v, st_s):
+              spikes, v_out, u_out, has_state, st_u, st_v, st_s, workers):
     """x: integer input [B, T, C_in * P] (channels first, P input positions); wt [C_in * KK, C_out];
     spikes [B, T, C_out * L] (channels first); v_out / u_out the same shape, written with record_v;
     bias_cl int32 [L * C_out] channels last; st_* [B, n] channels first (has_state: the state before
-    step 0, overwritten with the state after the last step)."""
+    step 0, overwritten with the state after the last step). `workers` parallel work items, each
+    taking every workers-th clip with its own buffers (allocated once: fresh memory per clip
+    costs page faults, which threads serialise on)."""
     B, T, n_in = x.shape
     P = ptr.shape[0] - 1
     n = L * C_out
-    for b in numba.prange(B):
-        acc2 = np.zeros((L, C_out), dtype=np.int32)  # channels last: acc2[position] = its C_out sums
+    for w0 in numba.prange(workers):
+        acc2 = np.zeros((L, C_out), dtype=wt.dtype)  # channels last: acc2[position] = its C_out sums
         acc = acc2.reshape(n)
         u = np.zeros(n, dtype=np.int32)
         v = np.zeros(n, dtype=np.int32)
         fired = np.zeros(n, dtype=np.bool_)
-        ev_q = np.empty(n_in, dtype=np.int64)  # input position, first weight row and value of each event
-        ev_w = np.empty(n_in, dtype=np.int64)
-        ev_v = np.empty(n_in, dtype=np.int32)
-        if has_state:
-            for o in range(C_out):
-                for p in range(L):
-                    u[p * C_out + o] = np.int32(st_u[b, o * L + p])
-                    v[p * C_out + o] = np.int32(st_v[b, o * L + p])
-                    fired[p * C_out + o] = st_s[b, o * L + p] != 0.0
-        for t in range(T):
-            diff = delta and t > 0
-            if not diff:
-                acc[:] = 0
-            # the step's events, compacted without branches: (index, value) of each non-zero input
-            # (with diff: each change since the step before)
-            m = 0
-            xt = x[b, t]
-            xp = x[b, t - 1 if diff else t]
-            for c in range(C_in):
-                for q in range(P):
-                    val = np.int32(xt[c * P + q])
-                    if diff:
-                        val -= np.int32(xp[c * P + q])
-                    ev_q[m] = q
-                    ev_w[m] = c * KK
-                    ev_v[m] = val
-                    m += val != 0
-            for r in range(m):
-                q = ev_q[r]
-                for e in range(ptr[q], ptr[q + 1]):
-                    _add_column(acc2[base[e]], wt[ev_w[r] + tap[e]], ev_v[r])
-            _block_step_int(acc, u, v, fired, bias_cl, mu, mv, vth_eff, subtract)
-            sp = spikes[b, t]
-            for o in range(C_out):
-                for p in range(L):
-                    sp[o * L + p] = fired[p * C_out + o]
-            if record_v:
+        ev_q = np.empty(n_in + 1, dtype=np.int32)  # input position and value of each event of a step
+        ev_v = np.empty(n_in + 1, dtype=np.int32)
+        ends = np.empty(C_in, dtype=np.int64)  # events of channel c: ends[c - 1]:ends[c]
+        for b in range(w0, B, workers):
+            for j in range(n):
+                u[j] = 0
+                v[j] = 0
+                fired[j] = False
+            if has_state:
                 for o in range(C_out):
                     for p in range(L):
-                        v_out[b, t, o * L + p] = v[p * C_out + o]
-                        u_out[b, t, o * L + p] = u[p * C_out + o]
-        if has_state:
-            for o in range(C_out):
-                for p in range(L):
-                    st_u[b, o * L + p] = u[p * C_out + o]
-                    st_v[b, o * L + p] = v[p * C_out + o]
-                    st_s[b, o * L + p] = 1.0 if fired[p * C_out + o] else 0.0
+                        u[p * C_out + o] = np.int32(st_u[b, o * L + p])
+                        v[p * C_out + o] = np.int32(st_v[b, o * L + p])
+                        fired[p * C_out + o] = st_s[b, o * L + p] != 0.0
+            for t in range(T):
+                diff = delta and t > 0
+                if not diff:
+                    acc[:] = 0
+                # the step's events, compacted without branches: (position, value) of each non-zero
+                # input (with diff: each change since the step before), channel by channel
+                m = 0
+                xt = x[b, t]
+                xp = x[b, t - 1 if diff else t]
+                for c in range(C_in):
+                    for q in range(P):
+                        val = np.int32(xt[c * P + q])
+                        if diff:
+                            val -= np.int32(xp[c * P + q])
+                        ev_q[m] = q
+                        ev_v[m] = val
+                        m += val != 0
+                    ends[c] = m
+                r = 0
+                for c in range(C_in):
+                    for r in range(r, ends[c]):
+                        q = ev_q[r]
+                        for e in range(ptr[q], ptr[q + 1]):
+                            _add_column(acc2[base[e]], wt[c * KK + tap[e]], ev_v[r])
+                    r = ends[c]
+                _block_step_int(acc, u, v, fired, bias_cl, mu, mv, vth_eff, subtract)
+                sp = spikes[b, t]
+                for o in range(C_out):
+                    for p in range(L):
+                        sp[o * L + p] = fired[p * C_out + o]
+                if record_v:
+                    for o in range(C_out):
+                        for p in range(L):
+                            v_out[b, t, o * L + p] = v[p * C_out + o]
+                            u_out[b, t, o * L + p] = u[p * C_out + o]
+            if has_state:
+                for o in range(C_out):
+                    for p in range(L):
+                        st_u[b, o * L + p] = u[p * C_out + o]
+                        st_v[b, o * L + p] = v[p * C_out + o]
+                        st_s[b, o * L + p] = 1.0 if fired[p * C_out + o] else 0.0
 
 
 def integer_input(x: np.ndarray) -> np.ndarray | None:
@@ -201,8 +209,8 @@ def conv_lif_layer(p: EventConv, x: np.ndarray, bias: np.ndarray, *, du: int, dv
     c_out, ho, wo = p.out_shape
     n = c_out * ho * wo
     spikes = _spike_buffer(out, (B, T, n))
-    v_out = np.empty((B, T, n) if record_v else (1, 1, 1))
-    u_out = np.empty_like(v_out)
+    v_out = touched((B, T, n) if record_v else (1, 1, 1))
+    u_out = touched(v_out.shape)
     bias_cl = np.ascontiguousarray(np.asarray(bias, dtype=np.int64).reshape(c_out, ho * wo).T).reshape(-1)
     if bias_cl.size and np.abs(bias_cl).max() >= 2 ** 30:
         raise ValueError(f"effective bias {int(np.abs(bias_cl).max())} is outside the int32 kernel's range")
@@ -213,6 +221,6 @@ def conv_lif_layer(p: EventConv, x: np.ndarray, bias: np.ndarray, *, du: int, dv
     kk = p.wt.shape[0] // p.in_shape[0]
     _conv_lif(np.ascontiguousarray(x), bool(delta), p.wt, p.ptr, p.tap, p.base, p.in_shape[0], kk, c_out, ho * wo,
               *int_decays(du, dv, vth), bias_cl, reset == "subtract", record_v, spikes, v_out, u_out,
-              state is not None, *st)
+              state is not None, *st, max(1, min(B, numba.get_num_threads())))
     _store_state(state, st, (B, n))
     return spikes, (v_out if record_v else None), (u_out if record_v else None)

@@ -17,6 +17,7 @@ state after its last step: consecutive calls continue one unbroken run (a stream
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass
 
 # Lava fixes multiprocessing's start method to "fork" when its runtime is imported and fails if the
@@ -315,8 +316,8 @@ def lif_layer(a: np.ndarray, num_steps: int, *, du: int, dv: int, vth: int, bias
     a3 = np.ascontiguousarray(a3 if a3.dtype in (np.int32, np.float64) else a3.astype(np.float64))
     mode = PER_STEP if per_step else (ONCE if once else EVERY_STEP)
     spikes = _spike_buffer(out, (B, num_steps, n))
-    v_out = np.empty((B, num_steps, n) if record_v else (1, 1, 1))
-    u_out = np.empty_like(v_out)
+    v_out = touched((B, num_steps, n) if record_v else (1, 1, 1))
+    u_out = touched(v_out.shape)
     track = stats is not None
     peaks = np.empty((4, B, n) if track else (4, 1, 1))
     bias2 = np.asarray(bias, dtype=np.float64)
@@ -332,12 +333,33 @@ def lif_layer(a: np.ndarray, num_steps: int, *, du: int, dv: int, vth: int, bias
     return spikes, v_out, u_out
 
 
+_MAPPED = 1 << 22  # arrays from 4 MB up are mapped with their pages populated (see `touched`)
+
+
+def touched(shape, dtype=np.float64) -> np.ndarray:
+    """A new zeroed array whose pages exist before the parallel kernels write it.
+
+    Large arrays are anonymous mappings populated by the kernel at once (MAP_POPULATE). Measured
+    on this project's 2-CPU machine: 300 MB took 0.06 s that way, against 0.6 s for numpy's
+    first-time huge-page allocation filled by one thread, and two threads first-touching 81 MB
+    took 96 ms against 22 ms when it was filled first (their page faults serialise)."""
+    dtype = np.dtype(dtype)
+    size = int(np.prod(shape)) * dtype.itemsize
+    if size < _MAPPED:
+        return np.zeros(shape, dtype=dtype)
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_POPULATE", 0)
+    arr = np.frombuffer(mmap.mmap(-1, size, flags=flags), dtype=dtype).reshape(shape)
+    if not getattr(mmap, "MAP_POPULATE", 0):
+        arr.fill(0)
+    return arr
+
+
 _MEMO_VALUES = 1 << 16  # widest bias-mantissa range `bias_driven_layer` tabulates
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _gather(idx, table, out):
-    """out[b, t, j] = table[t, idx[b, j]] (idx [B, n] int64, table [T, U], out [B, T, n])."""
+    """out[b, t, j] = table[t, idx[b, j]] (idx [B, n] uint16, table [T, U], out [B, T, n])."""
     B, n = idx.shape
     T = table.shape[0]
     for b in numba.prange(B):
@@ -370,12 +392,12 @@ def bias_driven_layer(bias_mant: np.ndarray, bias_exp: int, num_steps: int, *, d
     values = (np.arange(lo, lo + span, dtype=np.int64) << int(bias_exp)).astype(np.float64)[None]
     s, v, u = lif_layer(np.zeros_like(values), num_steps, once=True, bias=values, du=du, dv=dv, vth=vth, reset=reset,
                         record_v=record_v)
-    idx = np.ascontiguousarray(x - lo)
+    idx = np.ascontiguousarray(x - lo).astype(np.uint16)
     spikes = _spike_buffer(out, (B, num_steps, n))
     _gather(idx, np.ascontiguousarray(s[0]), spikes)
     if not record_v:
         return spikes, None, None
-    v_out, u_out = np.empty((B, num_steps, n)), np.empty((B, num_steps, n))
+    v_out, u_out = touched((B, num_steps, n)), touched((B, num_steps, n))
     _gather(idx, np.ascontiguousarray(v[0]), v_out)
     _gather(idx, np.ascontiguousarray(u[0]), u_out)
     return spikes, v_out, u_out
@@ -383,7 +405,7 @@ def bias_driven_layer(bias_mant: np.ndarray, bias_exp: int, num_steps: int, *, d
 
 def _spike_buffer(out: np.ndarray | None, shape) -> np.ndarray:
     if out is None:
-        return np.empty(shape, dtype=np.bool_)
+        return touched(shape, np.bool_)
     if out.shape != tuple(shape) or out.dtype != np.bool_ or not out.flags.c_contiguous:
         raise ValueError(f"spike buffer {out.dtype}{list(out.shape)} is not a contiguous bool {list(shape)}")
     return out
@@ -420,8 +442,8 @@ def lif_rec_layer(a: np.ndarray, w_rec: np.ndarray, rec_exp: int, num_steps: int
     u_trace) like lif_layer; `state` as in lif_layer (its s is the feedback into step 0)."""
     B, T, n = a.shape
     spikes = _spike_buffer(out, (B, T, n))
-    v_out = np.empty((B, T, n) if record_v else (1, 1, 1))
-    u_out = np.empty_like(v_out)
+    v_out = touched((B, T, n) if record_v else (1, 1, 1))
+    u_out = touched(v_out.shape)
     peaks = np.empty((4, B, n))
     bias_bn = np.ascontiguousarray(np.broadcast_to(np.asarray(bias, dtype=np.float64), (B, n)))
     st = _state_arrays(state, (B, n))

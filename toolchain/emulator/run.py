@@ -18,6 +18,7 @@ import numpy as np
 
 from toolchain.core.result import SimResult
 from toolchain.emulator.kinds import HANDLERS
+from toolchain.emulator.lif import touched
 from toolchain.ir.checks import max_input
 from toolchain.ir.graph import NetworkIR
 from toolchain.represent.encoding import encode_for_ir
@@ -72,7 +73,7 @@ class Emulator:
         for sl in chunks:
             if bufs is None:  # every layer's spikes for all n clips, written in place chunk by chunk
                 T = sl.shape[1] if self.ir.input.encoding in ("spikes", "frames") else self.ir.num_steps
-                bufs = [np.empty((n, T, layer.n_out), dtype=np.bool_) for layer in self.ir.spiking]
+                bufs = [touched((n, T, layer.n_out), np.bool_) for layer in self.ir.spiking]
             _, vs = self._chunk(sl, record_v, stats, outs=[b[done:done + sl.shape[0]] for b in bufs])
             inputs.append(sl)
             if record_v:
