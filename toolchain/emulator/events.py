@@ -27,7 +27,14 @@ import numba
 import numpy as np
 
 from toolchain.emulator.intmm import I32_EXACT
-from toolchain.emulator.lif import _block_step_int, _spike_buffer, _state_arrays, _store_state, int_decays, touched
+from toolchain.emulator.lif import (
+    _block_step_int,
+    _spike_buffer,
+    _state_arrays,
+    _store_state,
+    int_decays,
+    touched,
+)
 
 I16_EXACT = 2 ** 15
 
@@ -157,13 +164,11 @@ def _conv_lif(x, delta, wt, ptr, tap, base, C_in, KK, C_out, L, mu, mv, vth_eff,
                         ev_v[m] = val
                         m += val != 0
                     ends[c] = m
-                r = 0
                 for c in range(C_in):
-                    for r in range(r, ends[c]):
+                    for r in range(ends[c - 1] if c > 0 else 0, ends[c]):
                         q = ev_q[r]
                         for e in range(ptr[q], ptr[q + 1]):
                             _add_column(acc2[base[e]], wt[c * KK + tap[e]], ev_v[r])
-                    r = ends[c]
                 _block_step_int(acc, u, v, fired, bias_cl, mu, mv, vth_eff, subtract)
                 sp = spikes[b, t]
                 for o in range(C_out):
