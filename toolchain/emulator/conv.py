@@ -1,5 +1,8 @@
 """Exact integer convolution: im2col (torch unfold) and one float BLAS product per chunk.
 
+Used for a graded payload sent once and for runs that record range statistics; per-step integer
+input (spikes, frames) runs event-driven, fused with the LIF update (`toolchain.emulator.events`).
+
 Exactness: every operand is an integer and every sum a product forms is bounded by
 bound = max_o sum_{c, i, j} |W[o, c, i, j]| * max|s|; the IR's conv rule keeps bound <= 2**23 - 1,
 inside float32's exact integers (2**24), so the float32 GEMM over the unfolded input (partial sums

@@ -3,7 +3,8 @@
 Because layers only feed forward (recurrence stays inside a `dense_rec` layer), layer l's spikes
 for every step can be computed before layer l+1 starts: each layer is its kind's exact product over
 all (step, clip) pairs (`toolchain.emulator.kinds`) followed by the LIF time loop over clips and
-neurons (a recurrent layer adds its feedback inside that loop). With "graded_once" (and
+neurons (a recurrent layer adds its feedback inside that loop; a convolution on per-step input
+builds each step's sums from its input events inside the loop, `toolchain.emulator.events`). With "graded_once" (and
 "graded_every_step", whose per-step sum is the same number every step) layer 1's product is
 computed once per clip.
 The Dense delay of Lava (one step per layer) is not modelled: results are indexed by the step of
