@@ -273,3 +273,14 @@ def test_lava_backend_checks_windows_against_the_emulator(q, recording, tmp_path
     assert lava["ok"] and len(lava["units"]) == 2
     assert all(la["exact"] and la["mismatches"] == 0 for la in lava["layers"])
     assert sum(la["spikes_emulator"] for la in lava["layers"]) > 0
+
+
+def test_no_progress_turns_the_detect_bar_off(q, recording, tmp_path):
+    """Without --json, detect draws a progress bar over the hours of audio on stderr; --no-progress
+    removes it and nothing else (the same events are written)."""
+    shown = _cli("detect", str(q), str(recording), "--out", str(tmp_path / "a"))
+    quiet = _cli("detect", str(q), str(recording), "--out", str(tmp_path / "b"), "--no-progress")
+    assert shown.returncode == 0 and quiet.returncode == 0, shown.stderr + quiet.stderr
+    assert "h of audio" in shown.stderr and "h of audio" not in quiet.stderr
+    assert (json.loads((tmp_path / "a" / "buoy.events.json").read_text())["events"]
+            == json.loads((tmp_path / "b" / "buoy.events.json").read_text())["events"])

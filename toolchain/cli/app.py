@@ -60,6 +60,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(bench_app, name="bench")
 
 JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON on stdout (for scripting).")
+PROGRESS_OPTION = typer.Option(False, "--no-progress", help="No progress bars.")
 # With --json, stdout carries nothing but the JSON document: main() points file descriptor 1 at
 # stderr for the whole command (libraries such as Ray print to stdout) and writes the JSON here.
 _json_stream = None

@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 from rich.markup import escape
 
-from toolchain.cli.app import JSON_OPTION, bench_app, console, data_app, emit
+from toolchain.cli.app import JSON_OPTION, PROGRESS_OPTION, bench_app, console, data_app, emit
 from toolchain.core.errors import ConfigError
 
 # Knob options of `data synth`: CLI flag -> (SynthConfig field, help).
@@ -69,11 +69,12 @@ def check_cmd(
     split: str = typer.Option("train", "--split", help="train (labelled) or test (unlabeled)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Decode again even if cached."),
     as_json: bool = JSON_OPTION,
+    no_progress: bool = PROGRESS_OPTION,
 ) -> None:
     """Report clips per class, durations, sample rates and every problem; exit 1 if the data set is unusable."""
     from toolchain.data import check_dataset
 
-    report = check_dataset(str(path), split=split, cache=not no_cache, progress=not as_json)
+    report = check_dataset(str(path), split=split, cache=not no_cache, progress=not (as_json or no_progress))
 
     def render(r: dict) -> None:
         console.print(f"data set [bold]{escape(r['path'])}[/] (layout {r['layout']}, split {r['split']})")
@@ -137,6 +138,7 @@ def synth_cmd(
     harmonic_prob: Optional[float] = _knob_option("--harmonic-prob"),
     onset_spread_s: Optional[float] = _knob_option("--onset-spread"),
     as_json: bool = JSON_OPTION,
+    no_progress: bool = PROGRESS_OPTION,
 ) -> None:
     import json
     import time
@@ -150,7 +152,7 @@ def synth_cmd(
     cfg = SynthConfig.from_dict(knobs)
     t0 = time.perf_counter()
     path = synthesize(out, clips, seed, n_test=test_clips, config=cfg, force=force,
-                      progress=not as_json)
+                      progress=not (as_json or no_progress))
     manifest = json.loads((path / "synth.json").read_text())
     result = {"out": str(path), "seconds": round(time.perf_counter() - t0, 2), **manifest,
               "positives": round(cfg.positive_fraction * clips)}
@@ -172,12 +174,13 @@ def show_cmd(
     split: str = typer.Option("train", "--split", help="train or test."),
     scale: str = typer.Option("log", "--scale", help="Spectrogram scale: log, linear or mel."),
     as_json: bool = JSON_OPTION,
+    no_progress: bool = PROGRESS_OPTION,
 ) -> None:
     """Draw example spectrograms of up-calls and non-calls side by side."""
     from toolchain.data.show import show_examples
 
     result = show_examples(str(path), out, n_per_class=n, split=split, seed=seed,
-                           params={"scale": scale}, progress=not as_json)
+                           params={"scale": scale}, progress=not (as_json or no_progress))
 
     def render(r: dict) -> None:
         console.print(f"wrote [bold]{r['out']}[/]")
@@ -197,12 +200,13 @@ def baselines_cmd(
     only: List[str] = typer.Option([], "--only", help="Run only this baseline (repeatable): waveform, "
                                    "rms_peak_crest, fft, spectrogram."),
     as_json: bool = JSON_OPTION,
+    no_progress: bool = PROGRESS_OPTION,
 ) -> None:
     """Logistic-regression baselines (normalised waveform, RMS/peak/crest, |FFT|, spectrogram): how hard the data is."""
     from toolchain.data.baselines import BASELINES, run_baselines
 
     result = run_baselines(str(path), clips=clips, folds=folds, seed=seed,
-                           which=tuple(only) or BASELINES, progress=not as_json)
+                           which=tuple(only) or BASELINES, progress=not (as_json or no_progress))
 
     def render(r: dict) -> None:
         console.print(f"{r['clips']} clips ({r['positives']} positive) of {r['path']}, {r['folds']} stratified folds")
@@ -221,6 +225,7 @@ def bench_data_cmd(
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Decode processes (default: CPUs, max 4)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Folder to write bench-data.json into."),
     as_json: bool = JSON_OPTION,
+    no_progress: bool = PROGRESS_OPTION,
 ) -> None:
     """Decode + spectrogram of all clips: cold (cache empty), warm (cache hit) and naive per-clip loop."""
     from toolchain.bench.data import bench_data
@@ -229,7 +234,7 @@ def bench_data_cmd(
     if clips < 1 or naive_clips < 1:
         raise ConfigError("--clips and --naive-clips must be >= 1")
     result = bench_data(clips, data=str(data) if data else None, naive_clips=naive_clips,
-                        workers=workers, progress=not as_json)
+                        workers=workers, progress=not (as_json or no_progress))
     if out:
         result["written"] = str(write_json(Path(out) / "bench-data.json", result))
 

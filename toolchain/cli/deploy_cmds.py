@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
-from toolchain.cli.app import JSON_OPTION, app, console, emit, print_warning
+from toolchain.cli.app import JSON_OPTION, PROGRESS_OPTION, app, console, emit, print_warning
 from toolchain.core.errors import ConfigError
 
 IR_NAME = "network.ndir"
@@ -72,6 +72,7 @@ def quantize(
     force: bool = typer.Option(False, "--force", help="Replace files of a quantise folder's names in --out even "
                                "though neurodeploy did not write them."),
     as_json: bool = JSON_OPTION,
+    no_progress: bool = PROGRESS_OPTION,
 ) -> None:
     """Quantise a trained SNN (or a NIR graph) to Loihi fixed point; report float vs quantised."""
     import math
@@ -109,7 +110,8 @@ def quantize(
     else:
         from toolchain.quantize.from_run import quantize_run
 
-        dep = quantize_run(run, cfg, calib_clips=calib, progress=not as_json, qat_epochs=qat_epochs, qat_lr=qat_lr)
+        dep = quantize_run(run, cfg, calib_clips=calib, progress=not (as_json or no_progress), qat_epochs=qat_epochs,
+                           qat_lr=qat_lr)
     from toolchain.core.outputs import check_writable
 
     check_writable(out, need_bytes=4 * 3 * sum(int(a.size) for la in dep.ir.layers for a in la.tensors().values())
@@ -168,17 +170,17 @@ def export(
     emit(result, as_json, render)
 
 
-def _features(ir, data: Path, clips: int, as_json: bool):
+def _features(ir, data: Path, clips: int, as_json: bool, progress: bool = True):
     from toolchain.deploy.features import select_features
 
-    sel = select_features(ir.metadata, str(data), clips, progress=not as_json)
+    sel = select_features(ir.metadata, str(data), clips, progress=progress and not as_json)
     if sel.skipped and not as_json:
         print_warning(f"{len(sel.skipped)} clips skipped while loading "
                       f"({', '.join(p.file for p in sel.skipped[:5])}{' ...' if len(sel.skipped) > 5 else ''})")
     return sel
 
 
-def _inputs(ir, data: Path | None, inputs: Path | None, clips: int, as_json: bool):
+def _inputs(ir, data: Path | None, inputs: Path | None, clips: int, as_json: bool, progress: bool = True):
     """(x, labels or None, selection note) from a data set (features of its clips) or a .npy of inputs
     in the IR's own input form."""
     if (data is None) == (inputs is None):
@@ -189,7 +191,7 @@ def _inputs(ir, data: Path | None, inputs: Path | None, clips: int, as_json: boo
 
         x = load_ir_inputs(str(inputs), ir)
         return x[:clips] if clips else x, None, f"{inputs}"
-    sel = _features(ir, data, clips, as_json)
+    sel = _features(ir, data, clips, as_json, progress)
     return sel.x, sel.labels, sel.note
 
 
@@ -221,6 +223,7 @@ def simulate(
                                                "... spikes [clips, steps, *shape]."),
     seed: int = typer.Option(0, min=0, help="Seed of rate-coded input spikes."),
     as_json: bool = JSON_OPTION,
+    no_progress: bool = PROGRESS_OPTION,
 ) -> None:
     """Run the quantised network with the bit-exact emulator or another back end; accuracy, AUC, activity."""
     import dataclasses
@@ -238,12 +241,12 @@ def simulate(
     problems = BACKENDS[backend].problems(ir)
     if problems:
         raise ConfigError(f"--backend {backend}: {problems[0]}")
-    x, labels, note = _inputs(ir, data, inputs, clips, as_json)
+    x, labels, note = _inputs(ir, data, inputs, clips, as_json, not no_progress)
     if backend == "emulator":
         from toolchain.emulator import Emulator
 
         emu = Emulator(ir)
-        prog = None if as_json else _progress_cb(len(x), "emulator")
+        prog = None if as_json or no_progress else _progress_cb(len(x), "emulator")
         res = emu.simulate(x, seed, progress=prog)
     else:
         res = BACKENDS[backend].run(ir, encode_for_ir(ir, x, seed), False)

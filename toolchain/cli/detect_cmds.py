@@ -7,7 +7,16 @@ from typing import List, Optional
 
 import typer
 
-from toolchain.cli.app import JSON_OPTION, app, bench_app, console, data_app, emit, err_console
+from toolchain.cli.app import (
+    JSON_OPTION,
+    PROGRESS_OPTION,
+    app,
+    bench_app,
+    console,
+    data_app,
+    emit,
+    err_console,
+)
 
 
 def _print(*args, **kw) -> None:
@@ -132,6 +141,7 @@ def detect(
     lava_windows: int = typer.Option(4, "--lava-windows", help="Windows run on Lava with --backend lava."),
     seed: int = typer.Option(0, "--seed", help="Seed of rate-coded input spikes."),
     as_json: bool = JSON_OPTION,
+    no_progress: bool = PROGRESS_OPTION,
 ) -> None:
     """Slide a deployed network over long recordings (a streaming network, e.g. preset snn-stream, runs frame by
     frame over the whole recording instead, never reset): events as Raven selection tables, scores against a
@@ -152,7 +162,7 @@ def detect(
         err_console.print(f"[{colour}]{'skipped' if p.fatal else p.kind}:[/] {escape(text)}", highlight=False,
                           soft_wrap=True)
 
-    result = run_detect(q, recordings, out, truth=truth, options=opts, progress=not as_json, on_problem=say)
+    result = run_detect(q, recordings, out, truth=truth, options=opts, progress=not (as_json or no_progress), on_problem=say)
     emit(result, as_json, _render)
     if result["skipped"] or ("lava" in result and not result["lava"]["ok"]):
         raise typer.Exit(1)
@@ -173,6 +183,7 @@ def synth_recording_cmd(
                                                     "slot carries a confounder (downsweep, moan, short / steep / "
                                                     "out-of-band upsweep). [0.7]"),
     as_json: bool = JSON_OPTION,
+    no_progress: bool = PROGRESS_OPTION,
 ) -> None:
     """A long synthetic recording (the clip generator's negatives joined, its up-calls at known times) and its
     Raven selection table beside it (<stem>.Table.1.selections.txt)."""
@@ -187,7 +198,7 @@ def synth_recording_cmd(
                                     ("confounder_prob", confounder_prob)) if v is not None})
     t0 = time.perf_counter()
     man = synth_recording(out, hours, seed, calls_per_hour=calls_per_hour, min_gap_s=min_gap,
-                          config=SynthConfig.from_dict(knobs), progress=not as_json)
+                          config=SynthConfig.from_dict(knobs), progress=not (as_json or no_progress))
     man["seconds"] = round(time.perf_counter() - t0, 2)
     emit(man, as_json, lambda m: console.print(
         f"{m['hours']:g} h ({m['samples']} samples at {m['sample_rate']} Hz), {m['calls']} calls, seed {m['seed']} "

@@ -8,7 +8,15 @@ from typing import List, Optional
 import typer
 from rich.markup import escape
 
-from toolchain.cli.app import JSON_OPTION, app, bench_app, console, emit, err_console
+from toolchain.cli.app import (
+    JSON_OPTION,
+    PROGRESS_OPTION,
+    app,
+    bench_app,
+    console,
+    emit,
+    err_console,
+)
 
 CONFIG_OPTION = typer.Option(None, "--config", "-c", help="TOML config file.")
 PRESET_OPTION = typer.Option(None, "--preset", help="Packaged preset instead of --config "
@@ -16,7 +24,6 @@ PRESET_OPTION = typer.Option(None, "--preset", help="Packaged preset instead of 
 DATA_OPTION = typer.Option(None, "--data", help="Data set path (replaces data.path).")
 SET_OPTION = typer.Option([], "--set", help="Override a config key, e.g. --set model.num_steps=10 "
                           "(repeatable; the value is TOML).")
-PROGRESS_OPTION = typer.Option(False, "--no-progress", help="No progress bars.")
 
 
 def _rates(rates: list | None) -> str:
