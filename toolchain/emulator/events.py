@@ -12,9 +12,12 @@ W * x terms with |x| <= max_input (at most one term per weight), so |partial| <=
 max_o sum |W[o]| * max_input, which `prepare_events` requires below 2**31: the sums (and weights)
 are int16 where the bound is below 2**15 (lava-dl PilotNet's five: 274 to 932), else int32.
 The sums are kept channels-last (the C_out sums of a position are contiguous, so an event adds
-one weight column as a vector), and each step's LIF update (`toolchain.emulator.lif._block_step`,
-the same update as every other layer) runs on them while they are in cache; spikes (and v, u)
-are written out channels first, as the IR stores them. One work item per clip (clips in parallel).
+one weight column as a vector), and each step's LIF update runs on them while they are in cache
+(`toolchain.emulator.lif._block_step_int`: the update every other layer runs, in integer lanes on
+int32 state); spikes (and v, u) are written out channels first, as the IR stores them. Clips are
+shared among the threads, each with its own buffers.
+The effective bias must be below 2**30 in magnitude (the IR's 13-bit mantissas shifted by at most
+bias_exp 7 are far below; `toolchain.emulator.kinds.ConvHandler` takes the im2col path otherwise).
 """
 
 from __future__ import annotations

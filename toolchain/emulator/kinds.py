@@ -68,8 +68,8 @@ class ConvHandler(DenseHandler):
         self.layer = layer
         self.max_input = int(max_input)
         self.prepared = prepare_conv(layer, max_input)
-        self.events = prepare_events(layer, max_input)
         self.bias = _bias(layer)
+        self.events = prepare_events(layer, max_input) if np.abs(self.bias).max(initial=0) < 2 ** 30 else None
 
     def accumulate(self, x: np.ndarray) -> np.ndarray:
         return conv_accumulate(self.prepared, x)
