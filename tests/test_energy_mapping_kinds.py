@@ -152,8 +152,7 @@ def test_conv_box_costs_equal_brute_force_on_the_expanded_matrix(seed):
     from toolchain.ir.kinds.conv import conv_out_size
 
     out_shape = (c_out,) + tuple(conv_out_size(n, kk, s, p, d) for n, kk, s, p, d in zip(in_shape[1:], k, st, pad, dil))
-    if min(out_shape) < 1:
-        pytest.skip("kernel larger than the input")
+    assert min(out_shape) >= 1  # inputs of 5-9 against dilated kernels of at most 5: never empty
     ls = LayerShape("conv", int(np.prod(in_shape)), int(np.prod(out_shape)), 5, in_shape=in_shape, out_shape=out_shape,
                     kernel=k, stride=st, padding=pad, dilation=dil, groups=groups)
     fmt = ListFormat(header_bits=10, max_entries=int(rng.integers(2, 6)), word_bits=16, state_bits=7)

@@ -198,6 +198,14 @@ def integer_input(x: np.ndarray) -> np.ndarray | None:
     return x if x.dtype.kind in "iu" else None
 
 
+_BIAS_LIMIT = 2 ** 30  # the kernel holds the effective bias as int32 (with a factor 2 to spare)
+
+
+def bias_fits(bias: np.ndarray) -> bool:
+    """Whether an effective bias (v units) is inside the range the integer LIF step takes."""
+    return float(np.abs(np.asarray(bias)).max(initial=0)) < _BIAS_LIMIT
+
+
 def use_delta(x: np.ndarray) -> bool:
     """Whether changes are fewer than non-zero inputs, judged on the first clips of x [B, T, n]."""
     sample = x[: min(4, x.shape[0])]
@@ -219,9 +227,9 @@ def conv_lif_layer(p: EventConv, x: np.ndarray, bias: np.ndarray, *, du: int, dv
     spikes = _spike_buffer(out, (B, T, n))
     v_out = touched((B, T, n) if record_v else (1, 1, 1))
     u_out = touched(v_out.shape)
+    if not bias_fits(bias):
+        raise ValueError(f"effective bias {int(np.abs(bias).max())} is outside the int32 kernel's range")
     bias_cl = np.ascontiguousarray(np.asarray(bias, dtype=np.int64).reshape(c_out, ho * wo).T).reshape(-1)
-    if bias_cl.size and np.abs(bias_cl).max() >= 2 ** 30:
-        raise ValueError(f"effective bias {int(np.abs(bias_cl).max())} is outside the int32 kernel's range")
     bias_cl = bias_cl.astype(np.int32)
     st = _state_arrays(state, (B, n)) if state is not None else (np.zeros((1, 1)),) * 3
     if delta is None:

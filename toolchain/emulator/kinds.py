@@ -18,7 +18,7 @@ import numpy as np
 
 from toolchain.emulator.conv import conv_accumulate, prepare_conv
 from toolchain.emulator.dense import accumulate, prepare
-from toolchain.emulator.events import conv_lif_layer, integer_input, prepare_events
+from toolchain.emulator.events import bias_fits, conv_lif_layer, integer_input, prepare_events
 from toolchain.emulator.lif import bias_driven_layer, lif_layer, lif_rec_layer
 
 
@@ -69,15 +69,15 @@ class ConvHandler(DenseHandler):
         self.max_input = int(max_input)
         self.prepared = prepare_conv(layer, max_input)
         self.bias = _bias(layer)
-        self.events = prepare_events(layer, max_input) if np.abs(self.bias).max(initial=0) < 2 ** 30 else None
+        self.events = prepare_events(layer, max_input) if bias_fits(self.bias) else None
 
     def accumulate(self, x: np.ndarray) -> np.ndarray:
         return conv_accumulate(self.prepared, x)
 
     def run(self, x, T, first, kw):
         xi = integer_input(x) if x.ndim == 3 and self.events is not None and kw.get("stats") is None else None
-        if xi is not None and xi.dtype != np.uint8 and xi.size and int(np.abs(xi).max()) > self.max_input:
-            xi = None  # outside the range the event sums' int32 bound was stated for
+        if xi is not None and x.dtype != np.bool_ and xi.size and int(np.abs(xi).max()) > self.max_input:
+            xi = None  # outside the range the event sums' bound was stated for
         if xi is None:
             return super().run(x, T, first, kw)
         lif = _lif_kw(self.layer, kw)

@@ -334,6 +334,7 @@ def lif_layer(a: np.ndarray, num_steps: int, *, du: int, dv: int, vth: int, bias
 
 
 _MAPPED = 1 << 22  # arrays from 4 MB up are mapped with their pages populated (see `touched`)
+_POPULATE = getattr(mmap, "MAP_POPULATE", 0)  # Linux; elsewhere the array is filled instead
 
 
 def touched(shape, dtype=np.float64) -> np.ndarray:
@@ -347,9 +348,9 @@ def touched(shape, dtype=np.float64) -> np.ndarray:
     size = int(np.prod(shape)) * dtype.itemsize
     if size < _MAPPED:
         return np.zeros(shape, dtype=dtype)
-    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_POPULATE", 0)
-    arr = np.frombuffer(mmap.mmap(-1, size, flags=flags), dtype=dtype).reshape(shape)
-    if not getattr(mmap, "MAP_POPULATE", 0):
+    arr = np.frombuffer(mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _POPULATE),
+                        dtype=dtype).reshape(shape)
+    if not _POPULATE:
         arr.fill(0)
     return arr
 
