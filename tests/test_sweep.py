@@ -158,3 +158,24 @@ def test_trials_reserve_a_gpu_when_cuda_is_there_so_device_auto_can_use_it():
     assert trial_resources(2, None, {"cpu", "auto"}, cuda_available=True) == {"cpu": 2}
     assert trial_resources(1, 0.5, {"cuda"}, cuda_available=True) == {"cpu": 1, "gpu": 0.5}
     assert trial_resources(1, 0, {"auto"}, cuda_available=True) == {"cpu": 1}
+
+
+def test_errors_of_a_lost_worker_are_told_from_a_failing_trial():
+    """A trial whose actor went away with its node (unavailable, died, crashed worker, dead node),
+    also as the cause of another error, is run again; an exception of the trial's own is not."""
+    from ray.exceptions import (
+        ActorDiedError,
+        ActorUnavailableError,
+        NodeDiedError,
+        WorkerCrashedError,
+    )
+
+    from toolchain.train.sweep import lost_with_worker
+
+    unavailable = ActorUnavailableError("The actor is temporarily unavailable: Socket closed", None)
+    for err in (unavailable, ActorDiedError(), NodeDiedError("node gone"), WorkerCrashedError()):
+        assert lost_with_worker(err)
+    wrapped = RuntimeError("trial failed")
+    wrapped.__cause__ = unavailable
+    assert lost_with_worker(wrapped)
+    assert not lost_with_worker(ValueError("bad learning rate")) and not lost_with_worker(None)

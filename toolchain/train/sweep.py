@@ -219,6 +219,21 @@ LOOPBACK = "127.0.0.1"
 TRIAL_RETRIES = 3
 
 
+def lost_with_worker(error: BaseException | None) -> bool:
+    """Whether a trial's error means its worker or node went away (the trial itself did not fail):
+    a Ray actor error (died, or unavailable), a crashed worker or a dead node, also as the cause
+    of another error."""
+    from ray.exceptions import NodeDiedError, RayActorError, WorkerCrashedError
+
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, (RayActorError, WorkerCrashedError, NodeDiedError)):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def _address_host_port(address: str) -> tuple[str, int] | None:
     """(host, port) of "host:port" or "ray://host:port" (None for "auto" or a malformed address)."""
     rest = address.split("://", 1)[1] if "://" in address else address
@@ -334,7 +349,8 @@ def _run_on_ray(pending: list[Trial], inputs: dict, folds: dict, store: TrialSto
     trials run again after a failure).
 
     A local Ray on 127.0.0.1 is started (and shut down) unless one is running or `address` names a
-    cluster. A trial lost with its node is run again (TRIAL_RETRIES). SIGINT/SIGTERM propagate as
+    cluster. A trial lost with its node is run again (TRIAL_RETRIES: by Tune, and in a new grid for
+    trials Tune gave up on with `lost_with_worker` errors). SIGINT/SIGTERM propagate as
     KeyboardInterrupt (Tune's own SIGINT handler is disabled, Ray's SIGTERM handler replaced), so
     the driver stops at once; rows already written stay.
     """
@@ -363,18 +379,25 @@ def _run_on_ray(pending: list[Trial], inputs: dict, folds: dict, store: TrialSto
         callback = _store_callback(store, on_row)
         trainable = tune.with_resources(tune.with_parameters(_ray_trainable, payload=payload),
                                         resources)
-        tuner = tune.Tuner(
-            trainable,
-            param_space={"trial_id": tune.grid_search([t.id for t in pending])},
-            tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent or None, reuse_actors=True,
-                                        trial_name_creator=lambda t: t.config["trial_id"],
-                                        trial_dirname_creator=lambda t: t.config["trial_id"]),
-            run_config=tune.RunConfig(name=time.strftime("session-%Y%m%d-%H%M%S"),
-                                      storage_path=str((out / "ray").resolve()), verbose=0,
-                                      failure_config=tune.FailureConfig(max_failures=TRIAL_RETRIES),
-                                      callbacks=[callback]))
-        grid = tuner.fit()
-        return [f"trial {r.config['trial_id']}: {r.error}" for r in grid if r.error is not None], callback.retried
+        ids, session = [t.id for t in pending], time.strftime("session-%Y%m%d-%H%M%S")
+        for attempt in range(1 + TRIAL_RETRIES):
+            tuner = tune.Tuner(
+                trainable,
+                param_space={"trial_id": tune.grid_search(ids)},
+                tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent or None, reuse_actors=True,
+                                            trial_name_creator=lambda t: t.config["trial_id"],
+                                            trial_dirname_creator=lambda t: t.config["trial_id"]),
+                run_config=tune.RunConfig(name=session if attempt == 0 else f"{session}-retry{attempt}",
+                                          storage_path=str((out / "ray").resolve()), verbose=0,
+                                          failure_config=tune.FailureConfig(max_failures=TRIAL_RETRIES),
+                                          callbacks=[callback]))
+            failed = [r for r in tuner.fit() if r.error is not None and not store.has(r.config["trial_id"])]
+            # Tune gives up on a trial whose actor stays "temporarily unavailable" (its node was
+            # killed but not yet declared dead) through all its quick retries: run those again
+            ids = [r.config["trial_id"] for r in failed if lost_with_worker(r.error)]
+            if not ids or attempt == TRIAL_RETRIES:
+                return [f"trial {r.config['trial_id']}: {r.error}" for r in failed], callback.retried
+            callback.retried.extend(ids)
     finally:
         if started:
             ray.shutdown()
