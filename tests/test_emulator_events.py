@@ -71,8 +71,9 @@ def test_integer_lane_update_equals_the_float64_update(reset, case):
     assert want[:, :, 2].any() and not want[:, :, 2].all()
 
 
-def _random_conv(rng, two_d: bool):
-    c_in, c_out = int(rng.integers(1, 4)), int(rng.integers(1, 6))
+def _random_conv(rng, two_d: bool, wide: bool = False):
+    c_in = int(rng.integers(1, 4))
+    c_out = int(rng.choice([12, 16, 24, 36])) if wide else int(rng.integers(1, 6))
     k = (int(rng.integers(1, 4)), int(rng.integers(1, 4))) if two_d else (int(rng.integers(1, 5)),)
     stride = tuple(int(rng.integers(1, 3)) for _ in k)
     padding = tuple(int(rng.integers(0, 3)) for _ in k)
@@ -82,24 +83,30 @@ def _random_conv(rng, two_d: bool):
     layer = Conv(name="c", weight=w, bias_mant=np.zeros(1, np.int32), input_shape=(c_in,) + size, stride=stride,
                  padding=padding, dilation=dilation, groups=1)
     if any(n < 1 for n in layer.out_shape):
-        return _random_conv(rng, two_d)
+        return _random_conv(rng, two_d, wide)
     return layer
 
 
-@pytest.mark.parametrize("case", range(16))
+@pytest.mark.parametrize("case", range(24))
 def test_event_conv_lif_equals_im2col_sums_into_lif_layer(case):
     """Spikes, v and u of `conv_lif_layer` (events on inputs, and on changes) equal the im2col
     convolution fed to lif_layer, on random 1-D / 2-D convolutions with strides, paddings, dilations,
-    9-bit kernels, binary or graded input, both resets; and two halves carried by a NeuronState
-    equal one run."""
+    9-bit kernels, 1 to 36 output channels (from 12 up: sums padded to whole int16 / int32 vectors),
+    binary or graded input (int64, or one-byte inputs scanned a word at a time, also at an address
+    that is not word-aligned), both resets; and two halves carried by a NeuronState equal one run."""
     rng = np.random.default_rng(500 + case)
-    layer = _random_conv(rng, case % 2 == 0)
+    wide = case >= 8
+    layer = _random_conv(rng, case % 2 == 0, wide)
     graded = case % 4 >= 2
     max_x = 15 if graded else 1
     B, T = 3, 7
     shape = (B, T, layer.n_in)
     x = rng.integers(0, max_x + 1, size=shape) if graded else rng.random(shape) < rng.uniform(0.1, 0.6)
     x[:, 3] = x[:, 2]  # a step without changes
+    if graded and case % 8 >= 4:
+        x = x.astype(np.uint8)
+        if case % 3 == 0:  # the same values one byte past an 8-byte boundary
+            x = np.concatenate([np.zeros(1, np.uint8), x.reshape(-1)])[1:].reshape(shape)
     n = layer.n_out
     bias = (rng.integers(-200, 200, size=n) << int(rng.integers(0, 4))).astype(np.float64)
     sums = conv_accumulate(prepare_conv(layer, max_x), x.reshape(B * T, -1).astype(np.int64))
@@ -109,6 +116,7 @@ def test_event_conv_lif_equals_im2col_sums_into_lif_layer(case):
                reset=("zero", "subtract")[case % 3 == 0])
     want = lif_layer(sums, T, bias=bias, record_v=True, **lif)
     p = prepare_events(layer, max_x)
+    assert p.vector == wide
     for delta in (False, True):
         got = conv_lif_layer(p, x, bias, record_v=True, delta=delta, **lif)
         for g, w in zip(got, want):
