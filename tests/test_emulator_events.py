@@ -162,3 +162,4 @@ def test_bias_driven_lookup_equals_running_every_neuron(reset):
         for g, w in zip(got, want):
             assert np.array_equal(g, w)
         assert want[0].any() and not want[0].all()
+

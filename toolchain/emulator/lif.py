@@ -17,7 +17,6 @@ state after its last step: consecutive calls continue one unbroken run (a stream
 
 from __future__ import annotations
 
-import mmap
 from dataclasses import dataclass
 
 # Lava fixes multiprocessing's start method to "fork" when its runtime is imported and fails if the
@@ -27,6 +26,7 @@ import lava.magma.runtime.message_infrastructure.multiprocessing  # noqa: F401
 import numba
 import numpy as np
 
+from toolchain.emulator.buffers import touched
 from toolchain.ir import limits as L
 
 _I32 = 2.0 ** 31
@@ -331,28 +331,6 @@ def lif_layer(a: np.ndarray, num_steps: int, *, du: int, dv: int, vth: int, bias
     if not record_v:
         return spikes, None, None
     return spikes, v_out, u_out
-
-
-_MAPPED = 1 << 22  # arrays from 4 MB up are mapped with their pages populated (see `touched`)
-_POPULATE = getattr(mmap, "MAP_POPULATE", 0)  # Linux; elsewhere the array is filled instead
-
-
-def touched(shape, dtype=np.float64) -> np.ndarray:
-    """A new zeroed array whose pages exist before the parallel kernels write it.
-
-    Large arrays are anonymous mappings populated by the kernel at once (MAP_POPULATE). Measured
-    on this project's 2-CPU machine: 300 MB took 0.06 s that way, against 0.6 s for numpy's
-    first-time huge-page allocation filled by one thread, and two threads first-touching 81 MB
-    took 96 ms against 22 ms when it was filled first (their page faults serialise)."""
-    dtype = np.dtype(dtype)
-    size = int(np.prod(shape)) * dtype.itemsize
-    if size < _MAPPED:
-        return np.zeros(shape, dtype=dtype)
-    arr = np.frombuffer(mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _POPULATE),
-                        dtype=dtype).reshape(shape)
-    if not _POPULATE:
-        arr.fill(0)
-    return arr
 
 
 _MEMO_VALUES = 1 << 16  # widest bias-mantissa range `bias_driven_layer` tabulates
