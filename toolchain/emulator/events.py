@@ -37,17 +37,16 @@ from llvmlite import ir as llvm_ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
+from toolchain.emulator.buffers import touched
 from toolchain.emulator.intmm import I32_EXACT
 from toolchain.emulator.lif import (
     _IU,
-    _IV,
     _block_step_int,
-    _decay_int,
     _spike_buffer,
     _state_arrays,
     _store_state,
+    _v_step_int,
     int_decays,
-    touched,
 )
 
 I16_EXACT = 2 ** 15
@@ -70,11 +69,15 @@ class EventConv:
     in_shape: tuple[int, int, int]  # (C_in, H, W) (1-D: H = 1)
     out_shape: tuple[int, int, int]  # (C_out, H_out, W_out)
     bound: int
-    vector: bool = False  # c_pad * itemsize is a whole number of vectors: columns added as vectors
 
     @property
     def c_pad(self) -> int:
         return int(self.wt.shape[1])
+
+    @property
+    def vector(self) -> bool:
+        """Whether a column is a whole number of vectors (then added as vectors)."""
+        return self.c_pad * self.wt.itemsize % VECTOR_BYTES == 0
 
 
 def _pairs(size: int, out: int, k: int, stride: int, pad: int, dil: int) -> list[list[tuple[int, int]]]:
@@ -123,8 +126,7 @@ def prepare_events(layer, max_input: int) -> EventConv | None:
     wt = np.zeros((w.shape[1] * kh * kw, c_pad), dtype=dtype)
     wt[:, :c_out] = w.transpose(1, 2, 3, 0).reshape(-1, c_out)
     return EventConv(wt=wt, ptr=np.asarray(ptr, dtype=np.int64), tap=np.asarray(tap, dtype=np.int64),
-                     base=np.asarray(base, dtype=np.int64), in_shape=in_shape, out_shape=out, bound=bound,
-                     vector=c_pad % lanes == 0)
+                     base=np.asarray(base, dtype=np.int64), in_shape=in_shape, out_shape=out, bound=bound)
 
 
 @numba.njit(inline="always")
@@ -184,12 +186,7 @@ def _block_step_memoryless(acc, u, v, fired, b, mv, vth_eff, subtract):
     happen), so the old u is never read (lava-dl PilotNet's conv layers)."""
     for j in range(u.shape[0]):
         uu = np.int64(acc[j]) * 64
-        vv = min(max(_decay_int(np.int64(v[j]), mv) + uu + np.int64(b[j]), -_IV), _IV)
-        if subtract:
-            vv = min(max(vv - np.int64(fired[j]) * vth_eff, -_IV), _IV)
-        f = vv > vth_eff
-        if not subtract:
-            vv = 0 if f else vv
+        vv, f = _v_step_int(np.int64(v[j]), np.int64(fired[j]), uu, mv, vth_eff, np.int64(b[j]), subtract)
         u[j] = uu
         v[j] = vv
         fired[j] = f
@@ -208,11 +205,11 @@ def _event(xf, k, back, diff, s, ev_q, ev_v, m):
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _conv_lif(x, xw, words, delta, wt, vector, ptr, tap, base, C_in, KK, C_out, L, memoryless, mu, mv, vth_eff,
+def _conv_lif(x, xw, delta, wt, vector, ptr, tap, base, C_in, KK, C_out, L, memoryless, mu, mv, vth_eff,
               bias_cl, subtract, record_v, spikes, v_out, u_out, has_state, st_u, st_v, st_s, workers):
-    """x: integer input [B, T, C_in * P] (channels first, P input positions); xw: with `words`, x's
-    bytes as uint64 (x of one-byte type): 8 inputs tested for zero (or, with delta, unchanged) at
-    once, the whole-word prefix of x's bytes; wt [C_in * KK, Cp] (Cp >= C_out, `vector`: whole
+    """x: integer input [B, T, C_in * P] (channels first, P input positions); xw: the whole-word
+    prefix of x's bytes as uint64 where x is of a one-byte type (8 inputs tested for zero, or with
+    delta unchanged, at once), else empty; wt [C_in * KK, Cp] (Cp >= C_out, `vector`: whole
     vectors); spikes [B, T, C_out * L] (channels first); v_out / u_out the same shape, written with
     record_v; bias_cl int32 [L * Cp] channels last; st_* [B, n] channels first (has_state: the state
     before step 0, overwritten with the state after the last step). memoryless: u = acc << 6
@@ -221,7 +218,7 @@ def _conv_lif(x, xw, words, delta, wt, vector, ptr, tap, base, C_in, KK, C_out, 
     serialise on)."""
     B, T, n_in = x.shape
     xf = x.reshape(-1)
-    nw = xw.shape[0] * 8 if words else 0  # bytes covered by whole words
+    nw = xw.shape[0] * 8  # bytes covered by whole words
     P = ptr.shape[0] - 1
     Cp = wt.shape[1]
     n = L * Cp
@@ -255,7 +252,7 @@ def _conv_lif(x, xw, words, delta, wt, vector, ptr, tap, base, C_in, KK, C_out, 
                 # input (with diff: each change since the step before), channel by channel; whole
                 # zero (unchanged) words skipped (with diff only where both steps' words line up)
                 back = n_in if diff else 0
-                by_word = words and (not diff or n_in % 8 == 0)
+                by_word = not diff or n_in % 8 == 0
                 m = 0
                 row = (b * T + t) * n_in
                 for c in range(C_in):
@@ -353,12 +350,11 @@ def conv_lif_layer(p: EventConv, x: np.ndarray, bias: np.ndarray, *, du: int, dv
     if delta is None:
         delta = use_delta(x)
     x = np.ascontiguousarray(x)
-    words = x.itemsize == 1 and x.size >= 8
-    xw = x.reshape(-1)[: x.size // 8 * 8].view(np.uint64) if words else np.zeros(1, np.uint64)
+    xw = x.reshape(-1)[: x.size // 8 * 8].view(np.uint64) if x.itemsize == 1 else np.zeros(0, np.uint64)
     mu, mv, vth_eff = int_decays(du, dv, vth)
     memoryless = mu == 0 and p.bound * 64 < _IU
     kk = p.wt.shape[0] // p.in_shape[0]
-    _conv_lif(x, xw, words, bool(delta), p.wt, p.vector, p.ptr, p.tap, p.base, p.in_shape[0], kk, c_out, ho * wo,
+    _conv_lif(x, xw, bool(delta), p.wt, p.vector, p.ptr, p.tap, p.base, p.in_shape[0], kk, c_out, ho * wo,
               memoryless, mu, mv, vth_eff, bias_cl.reshape(-1), reset == "subtract", record_v, spikes, v_out,
               u_out, state is not None, *st, max(1, min(B, numba.get_num_threads())))
     _store_state(state, st, (B, n))

@@ -93,13 +93,20 @@ def _update_int(uj, vj, sj, act, mu, mv, vth_eff, bias, subtract):
     multipliers in 1/4096 units. Returns (u, v after reset, fired)."""
     x = _wrap_i32(_decay_int(uj, mu) + _wrap_i32(act * 64))
     uu = x - 2 * _IU * (x > _IU) + 2 * _IU * (x <= -_IU)
+    vv, fired = _v_step_int(vj, sj, uu, mv, vth_eff, bias, subtract)
+    return uu, vv, fired
+
+
+@numba.njit(inline="always")
+def _v_step_int(vj, sj, uu, mv, vth_eff, bias, subtract):
+    """The v half of `_update_int` given this step's u: (v after reset, fired)."""
     vv = min(max(_decay_int(vj, mv) + uu + bias, -_IV), _IV)
     if subtract:
         vv = min(max(vv - sj * vth_eff, -_IV), _IV)
     fired = vv > vth_eff
     if not subtract:
         vv = 0 if fired else vv
-    return uu, vv, fired
+    return vv, fired
 
 
 @numba.njit(inline="always")

@@ -18,8 +18,8 @@ import time
 import numpy as np
 
 from toolchain.core.result import SimResult
+from toolchain.emulator.buffers import touched
 from toolchain.emulator.kinds import HANDLERS
-from toolchain.emulator.lif import touched
 from toolchain.ir.checks import max_input
 from toolchain.ir.graph import NetworkIR
 from toolchain.represent.encoding import encode_for_ir
