@@ -33,9 +33,6 @@ from dataclasses import dataclass
 import lava.magma.runtime.message_infrastructure.multiprocessing  # noqa: F401
 import numba
 import numpy as np
-from llvmlite import ir as llvm_ir
-from numba.core import cgutils, types
-from numba.extending import intrinsic
 
 from toolchain.emulator.buffers import touched
 from toolchain.emulator.intmm import I32_EXACT
@@ -48,9 +45,15 @@ from toolchain.emulator.lif import (
     _v_step_int,
     int_decays,
 )
+from toolchain.emulator.vectors import (
+    STATE_LANES,
+    VECTOR_BYTES,
+    _add_vectors,
+    _memoryless_vectors,
+    _spikes_channels_first,
+)
 
 I16_EXACT = 2 ** 15
-VECTOR_BYTES = 32  # one AVX2 register: 16 int16 or 8 int32 sums per vector add
 
 
 @dataclass
@@ -143,51 +146,15 @@ def _add_column(a, w, val):
             a[o] += val * w[o]
 
 
-@intrinsic
-def _add_vectors(typingctx, acc, ai, w, wi, val, nvec):
-    """acc[ai:ai + k] += val * w[wi:wi + k] for k = nvec * VECTOR_BYTES / itemsize, as nvec explicit
-    32-byte vector multiply-adds (acc, w: 1-D arrays of one integer type; wrapping arithmetic, which
-    never wraps here: every partial sum is below the layout's bound). LLVM's own vectorising of
-    `_add_column` runs a 24- or 36-wide column in its 8-lane remainder loop."""
-    if not (isinstance(acc, types.Array) and isinstance(w, types.Array) and acc.dtype == w.dtype
-            and isinstance(acc.dtype, types.Integer)):
-        return None
-    sig = types.void(acc, ai, w, wi, val, nvec)
-
-    def codegen(context, builder, signature, args):
-        ta, _, tw, _, tv, _ = signature.args
-        a = context.make_array(ta)(context, builder, args[0])
-        wv = context.make_array(tw)(context, builder, args[2])
-        ety = context.get_value_type(ta.dtype)
-        lanes = VECTOR_BYTES * 8 // ety.width
-        vty = llvm_ir.VectorType(ety, lanes)
-        pa = builder.bitcast(builder.gep(a.data, [args[1]]), vty.as_pointer())
-        pw = builder.bitcast(builder.gep(wv.data, [args[3]]), vty.as_pointer())
-        scalar = context.cast(builder, args[4], tv, ta.dtype)
-        splat = cgutils.get_null_value(vty)
-        for i in range(lanes):
-            splat = builder.insert_element(splat, scalar, llvm_ir.Constant(llvm_ir.IntType(32), i))
-        align = ety.width // 8
-        with cgutils.for_range(builder, args[5]) as loop:
-            qa = builder.gep(pa, [loop.index])
-            qw = builder.gep(pw, [loop.index])
-            x = builder.load(qa, align=align)
-            y = builder.load(qw, align=align)
-            builder.store(builder.add(x, builder.mul(y, splat)), qa, align=align)
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
 @numba.njit(inline="always")
-def _block_step_memoryless(acc, u, v, fired, b, mv, vth_eff, subtract):
+def _block_step_memoryless(acc, v, fired, b, mv, vth_eff, subtract):
     """`_block_step_int` for du = 4095 (mu = 0) and |acc| * 64 < 2**23: then u = acc << 6 exactly
     (the decayed u is trunc(u * 0 / 4096) = 0, and neither the int32 nor the 24-bit wrap can
-    happen), so the old u is never read (lava-dl PilotNet's conv layers)."""
-    for j in range(u.shape[0]):
-        uu = np.int64(acc[j]) * 64
-        vv, f = _v_step_int(np.int64(v[j]), np.int64(fired[j]), uu, mv, vth_eff, np.int64(b[j]), subtract)
-        u[j] = uu
+    happen), so u is neither read nor written: it is acc << 6, derived where it is wanted
+    (lava-dl PilotNet's conv layers)."""
+    for j in range(v.shape[0]):
+        vv, f = _v_step_int(np.int64(v[j]), np.int64(fired[j]), np.int64(acc[j]) * 64, mv, vth_eff, np.int64(b[j]),
+                            subtract)
         v[j] = vv
         fired[j] = f
 
@@ -206,12 +173,13 @@ def _event(xf, k, back, diff, s, ev_q, ev_v, m):
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _conv_lif(x, xw, delta, wt, vector, ptr, tap, base, C_in, KK, C_out, L, memoryless, mu, mv, vth_eff,
-              bias_cl, subtract, record_v, spikes, v_out, u_out, has_state, st_u, st_v, st_s, workers):
+              bias_cl, bias_v, bstride, subtract, record_v, spikes, v_out, u_out, has_state, st_u, st_v, st_s, workers):
     """x: integer input [B, T, C_in * P] (channels first, P input positions); xw: the whole-word
     prefix of x's bytes as uint64 where x is of a one-byte type (8 inputs tested for zero, or with
     delta unchanged, at once), else empty; wt [C_in * KK, Cp] (Cp >= C_out, `vector`: whole
-    vectors); spikes [B, T, C_out * L] (channels first); v_out / u_out the same shape, written with
-    record_v; bias_cl int32 [L * Cp] channels last; st_* [B, n] channels first (has_state: the state
+    vectors); spikes uint8 0/1 [B, T, C_out * L] (channels first); v_out / u_out the same shape, written with
+    record_v; bias_cl int32 [L * Cp] channels last, and bias_v the same (bstride Cp) or, where the
+    bias is the same at every position, its first row (bstride 0: read from cache); st_* [B, n] channels first (has_state: the state
     before step 0, overwritten with the state after the last step). memoryless: u = acc << 6
     (`_block_step_memoryless`). `workers` parallel work items, each taking every workers-th clip
     with its own buffers (allocated once: fresh memory per clip costs page faults, which threads
@@ -229,7 +197,7 @@ def _conv_lif(x, xw, delta, wt, vector, ptr, tap, base, C_in, KK, C_out, L, memo
         acc = acc2.reshape(n)
         u = np.zeros(n, dtype=np.int32)
         v = np.zeros(n, dtype=np.int32)
-        fired = np.zeros(n, dtype=np.bool_)
+        fired = np.zeros(n + 8, dtype=np.uint8)  # 0/1; 8 bytes slack for the word loads of the spike writer
         ev_q = np.empty(n_in + 1, dtype=np.int32)  # input position and value of each event of a step
         ev_v = np.empty(n_in + 1, dtype=np.int32)
         ends = np.empty(C_in, dtype=np.int64)  # events of channel c: ends[c - 1]:ends[c]
@@ -285,13 +253,16 @@ def _conv_lif(x, xw, delta, wt, vector, ptr, tap, base, C_in, KK, C_out, L, memo
                             else:
                                 _add_column(acc2[base[ee]], wt[c * KK + tap[ee]], ev_v[r])
                 if memoryless:
-                    _block_step_memoryless(acc, u, v, fired, bias_cl, mv, vth_eff, subtract)
+                    if Cp % STATE_LANES == 0:
+                        _memoryless_vectors(acc, v, fired, bias_v, bstride, mv, vth_eff, subtract, L, Cp // STATE_LANES)
+                    else:
+                        _block_step_memoryless(acc, v, fired[:n], bias_cl, mv, vth_eff, subtract)
+                    if record_v or (has_state and t == T - 1):
+                        for j in range(n):
+                            u[j] = np.int32(acc[j]) * 64
                 else:
-                    _block_step_int(acc, u, v, fired, bias_cl, mu, mv, vth_eff, subtract)
-                sp = spikes[b, t]
-                for o in range(C_out):
-                    for p in range(L):
-                        sp[o * L + p] = fired[p * Cp + o]
+                    _block_step_int(acc, u, v, fired[:n], bias_cl, mu, mv, vth_eff, subtract)
+                _spikes_channels_first(fired, Cp, C_out, L, spikes[b, t])
                 if record_v:
                     for o in range(C_out):
                         for p in range(L):
@@ -302,7 +273,7 @@ def _conv_lif(x, xw, delta, wt, vector, ptr, tap, base, C_in, KK, C_out, L, memo
                     for p in range(L):
                         st_u[b, o * L + p] = u[p * Cp + o]
                         st_v[b, o * L + p] = v[p * Cp + o]
-                        st_s[b, o * L + p] = 1.0 if fired[p * Cp + o] else 0.0
+                        st_s[b, o * L + p] = 1.0 if fired[p * Cp + o] != 0 else 0.0
 
 
 def integer_input(x: np.ndarray) -> np.ndarray | None:
@@ -353,9 +324,11 @@ def conv_lif_layer(p: EventConv, x: np.ndarray, bias: np.ndarray, *, du: int, dv
     xw = x.reshape(-1)[: x.size // 8 * 8].view(np.uint64) if x.itemsize == 1 else np.zeros(0, np.uint64)
     mu, mv, vth_eff = int_decays(du, dv, vth)
     memoryless = mu == 0 and p.bound * 64 < _IU
+    per_channel = bool((bias_cl == bias_cl[:1]).all())
+    bias_v, bstride = (bias_cl[0], 0) if per_channel else (bias_cl.reshape(-1), p.c_pad)
     kk = p.wt.shape[0] // p.in_shape[0]
     _conv_lif(x, xw, bool(delta), p.wt, p.vector, p.ptr, p.tap, p.base, p.in_shape[0], kk, c_out, ho * wo,
-              memoryless, mu, mv, vth_eff, bias_cl.reshape(-1), reset == "subtract", record_v, spikes, v_out,
-              u_out, state is not None, *st, max(1, min(B, numba.get_num_threads())))
+              memoryless, mu, mv, vth_eff, bias_cl.reshape(-1), bias_v, bstride, reset == "subtract", record_v, spikes.view(np.uint8),
+              v_out, u_out, state is not None, *st, max(1, min(B, numba.get_num_threads())))
     _store_state(state, st, (B, n))
     return spikes, (v_out if record_v else None), (u_out if record_v else None)

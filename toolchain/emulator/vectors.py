@@ -1,0 +1,186 @@
+"""Explicit SIMD building blocks for the event kernels (`toolchain.emulator.events`), written as
+llvmlite intrinsics where numba's own loops do not vectorise: LLVM runs a 24- or 36-wide weight
+column in its 8-lane remainder loop, keeps a 0/1 spike per byte store, and widens int32 state to
+int64 lanes (numba's integer typing), which halves the lanes per instruction.
+
+Every function here is exact integer arithmetic on the ranges its docstring states; the tests in
+tests/test_emulator_vectors.py hold each against the scalar numba code it replaces.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from llvmlite import ir as llvm_ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
+
+from toolchain.emulator.lif import _IV
+
+VECTOR_BYTES = 32  # one AVX2 register: 16 int16 or 8 int32 sums per vector add
+STATE_LANES = VECTOR_BYTES // 4  # int32 state lanes per vector
+
+
+@intrinsic
+def _add_vectors(typingctx, acc, ai, w, wi, val, nvec):
+    """acc[ai:ai + k] += val * w[wi:wi + k] for k = nvec * VECTOR_BYTES / itemsize, as nvec explicit
+    32-byte vector multiply-adds (acc, w: 1-D arrays of one integer type; wrapping arithmetic, which
+    never wraps here: every partial sum is below the layout's bound). LLVM's own vectorising of
+    `_add_column` runs a 24- or 36-wide column in its 8-lane remainder loop."""
+    if not (isinstance(acc, types.Array) and isinstance(w, types.Array) and acc.dtype == w.dtype
+            and isinstance(acc.dtype, types.Integer)):
+        return None
+    sig = types.void(acc, ai, w, wi, val, nvec)
+
+    def codegen(context, builder, signature, args):
+        ta, _, tw, _, tv, _ = signature.args
+        a = context.make_array(ta)(context, builder, args[0])
+        wv = context.make_array(tw)(context, builder, args[2])
+        ety = context.get_value_type(ta.dtype)
+        lanes = VECTOR_BYTES * 8 // ety.width
+        vty = llvm_ir.VectorType(ety, lanes)
+        pa = builder.bitcast(builder.gep(a.data, [args[1]]), vty.as_pointer())
+        pw = builder.bitcast(builder.gep(wv.data, [args[3]]), vty.as_pointer())
+        scalar = context.cast(builder, args[4], tv, ta.dtype)
+        splat = cgutils.get_null_value(vty)
+        for i in range(lanes):
+            splat = builder.insert_element(splat, scalar, llvm_ir.Constant(llvm_ir.IntType(32), i))
+        align = ety.width // 8
+        with cgutils.for_range(builder, args[5]) as loop:
+            qa = builder.gep(pa, [loop.index])
+            qw = builder.gep(pw, [loop.index])
+            x = builder.load(qa, align=align)
+            y = builder.load(qw, align=align)
+            builder.store(builder.add(x, builder.mul(y, splat)), qa, align=align)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def _load_u64(typingctx, arr, i):
+    """The 8 bytes arr[i:i + 8] of a one-byte array as a little-endian uint64 (no alignment needed)."""
+    if not (isinstance(arr, types.Array) and arr.dtype.bitwidth == 8):
+        return None
+
+    def codegen(context, builder, signature, args):
+        a = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.bitcast(builder.gep(a.data, [args[1]]), llvm_ir.IntType(64).as_pointer())
+        return builder.load(ptr, align=1)
+
+    return types.uint64(arr, i), codegen
+
+
+@intrinsic
+def _store_u64(typingctx, arr, i, val):
+    """arr[i:i + 8] = the 8 bytes of uint64 val, little-endian (no alignment needed)."""
+    if not (isinstance(arr, types.Array) and arr.dtype.bitwidth == 8):
+        return None
+
+    def codegen(context, builder, signature, args):
+        a = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.bitcast(builder.gep(a.data, [args[1]]), llvm_ir.IntType(64).as_pointer())
+        builder.store(context.cast(builder, args[2], signature.args[2], types.uint64), ptr, align=1)
+        return context.get_dummy_value()
+
+    return types.void(arr, i, val), codegen
+
+
+_BYTE_BITS = np.uint64(0x8040201008040201)  # byte i keeps bit i
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_HIGH = np.uint64(0x8080808080808080)
+_REPEAT = np.uint64(0x0101010101010101)
+
+
+@numba.njit(inline="always")
+def _spikes_channels_first(fired, Cp, C_out, L, sp):
+    """sp[o * L + p] = fired[p * Cp + o] for o < C_out, p < L (fired: 0/1 bytes channels last, with
+    at least 8 bytes readable past each position's first C_out; sp: 0/1 bytes channels first), 8
+    positions x 8 channels at a time: the 8 words of 8 channel bytes are merged into one word of
+    bit planes (byte c: channel c's 8 positions as bits), each byte is spread back to 8 bytes of
+    0/1, and written as one 8-byte store (a byte store per spike is the store port's limit)."""
+    L8 = L - L % 8
+    for p0 in range(0, L8, 8):
+        for o0 in range(0, C_out, 8):
+            t = np.uint64(0)
+            for r in range(8):
+                t |= _load_u64(fired, (p0 + r) * Cp + o0) << np.uint64(r)
+            for c in range(min(8, C_out - o0)):
+                x = ((t >> np.uint64(8 * c)) & np.uint64(0xFF)) * _REPEAT & _BYTE_BITS
+                _store_u64(sp, (o0 + c) * L + p0, ((x + _LOW7) & _HIGH) >> np.uint64(7))
+    for o in range(C_out):
+        for p in range(L8, L):
+            sp[o * L + p] = fired[p * Cp + o]
+
+
+@intrinsic
+def _memoryless_vectors(typingctx, acc, v, fired, b, bstride, mv, vth_eff, subtract, positions, per_position):
+    """`toolchain.emulator.events._block_step_memoryless` on `positions` rows of `per_position` int32
+    vectors (STATE_LANES lanes each): row p's lanes start at p * per_position * STATE_LANES in acc
+    (int16 or int32 sums), v (int32) and fired (0/1 bytes, this step's spikes on return), and at
+    p * bstride in b (int32 effective bias; bstride 0: one row of biases for every position).
+
+    The same integers as the int64 scalar step, in int32 lanes: |v| <= 2**23 - 1, so |v| * mv
+    (mv <= 4096) is split as (|v| >> 12) * mv + ((|v| & 4095) * mv >> 12), both below 2**24, and
+    trunc(v * mv / 4096) = that with v's sign; |acc << 6| < 2**23 (the memoryless condition) and
+    |b| < 2**30 (`events.bias_fits`), so the sum before the clamp is below 2**31; vth_eff < 2**24."""
+    sig = types.void(acc, v, fired, b, bstride, mv, vth_eff, subtract, positions, per_position)
+
+    def codegen(context, builder, signature, args):
+        ta, tv, tf, tb = signature.args[:4]
+        arr = [context.make_array(t)(context, builder, a) for t, a in zip((ta, tv, tf, tb), args[:4])]
+        i32, i64 = llvm_ir.IntType(32), llvm_ir.IntType(64)
+        lanes = STATE_LANES
+        v32 = llvm_ir.VectorType(i32, lanes)
+        vacc = llvm_ir.VectorType(context.get_value_type(ta.dtype), lanes)
+        v8 = llvm_ir.VectorType(llvm_ir.IntType(8), lanes)
+
+        def scalar(k, ty=types.int64):
+            return context.cast(builder, args[k], signature.args[k], ty)
+
+        def splat(x):
+            vec = cgutils.get_null_value(v32)
+            for i in range(lanes):
+                vec = builder.insert_element(vec, x, llvm_ir.Constant(i32, i))
+            return vec
+
+        def const(c):
+            return llvm_ir.Constant(v32, [c] * lanes)
+
+        mv = splat(builder.trunc(scalar(5), i32))
+        vth = splat(builder.trunc(scalar(6), i32))
+        sub = scalar(7, types.boolean)
+        bstride, per = scalar(4), scalar(9)
+        zero, iv, niv = const(0), const(_IV), const(-_IV)
+
+        def clamp(y):
+            y = builder.select(builder.icmp_signed('<', y, niv), niv, y)
+            return builder.select(builder.icmp_signed('>', y, iv), iv, y)
+
+        with cgutils.for_range(builder, scalar(8)) as pos:
+            row = builder.mul(builder.mul(pos.index, per), llvm_ir.Constant(i64, lanes))
+            brow = builder.mul(pos.index, bstride)
+            with cgutils.for_range(builder, per) as k:
+                lane = builder.mul(k.index, llvm_ir.Constant(i64, lanes))
+                off = builder.add(row, lane)
+                pa, pv, pf = (builder.bitcast(builder.gep(x.data, [off]), vt.as_pointer())
+                              for x, vt in zip(arr[:3], (vacc, v32, v8)))
+                pb = builder.bitcast(builder.gep(arr[3].data, [builder.add(brow, lane)]), v32.as_pointer())
+                x = builder.load(pv, align=4)
+                neg = builder.icmp_signed('<', x, zero)
+                ax = builder.select(neg, builder.sub(zero, x), x)
+                q = builder.add(builder.mul(builder.lshr(ax, const(12)), mv),
+                                builder.lshr(builder.mul(builder.and_(ax, const(4095)), mv), const(12)))
+                a = builder.load(pa, align=ta.dtype.bitwidth // 8)
+                a = builder.sext(a, v32) if ta.dtype.bitwidth < 32 else a
+                vv = clamp(builder.add(builder.add(builder.select(neg, builder.sub(zero, q), q), builder.shl(a, const(6))),
+                                       builder.load(pb, align=4)))
+                # subtract: v - s[t-1] * vth, then fired = v > vth; zero reset: fired = v > vth, then v = 0 where fired
+                vs = clamp(builder.sub(vv, builder.mul(builder.zext(builder.load(pf, align=1), v32), vth)))
+                fired_sub = builder.icmp_signed('>', vs, vth)
+                fired_zero = builder.icmp_signed('>', vv, vth)
+                builder.store(builder.select(sub, vs, builder.select(fired_zero, zero, vv)), pv, align=4)
+                builder.store(builder.zext(builder.select(sub, fired_sub, fired_zero), v8), pf, align=1)
+        return context.get_dummy_value()
+
+    return sig, codegen
