@@ -72,7 +72,7 @@ def test_integer_lane_update_equals_the_float64_update(reset, case):
 
 
 def _random_conv(rng, two_d: bool, wide: bool = False):
-    c_in = int(rng.integers(1, 4))
+    c_in = int(rng.choice([1, 2, 3, 5, 6, 9])) if wide else int(rng.integers(1, 4))
     c_out = int(rng.choice([12, 16, 24, 36])) if wide else int(rng.integers(1, 6))
     k = (int(rng.integers(1, 4)), int(rng.integers(1, 4))) if two_d else (int(rng.integers(1, 5)),)
     stride = tuple(int(rng.integers(1, 3)) for _ in k)
@@ -93,7 +93,9 @@ def test_event_conv_lif_equals_im2col_sums_into_lif_layer(case):
     convolution fed to lif_layer, on random 1-D / 2-D convolutions with strides, paddings, dilations,
     9-bit kernels, 1 to 36 output channels (from 12 up: sums padded to whole int16 / int32 vectors),
     binary or graded input (int64, or one-byte inputs scanned a word at a time, also at an address
-    that is not word-aligned), both resets; and two halves carried by a NeuronState equal one run."""
+    that is not word-aligned), both resets, biases per neuron or per channel; and two halves carried
+    by a NeuronState equal one run. Binary input on a vector layout also takes the table sums
+    (codes of up to 4 channels per group: 1 to 9 input channels, the last group partial)."""
     rng = np.random.default_rng(500 + case)
     wide = case >= 8
     layer = _random_conv(rng, case % 2 == 0, wide)
@@ -109,6 +111,8 @@ def test_event_conv_lif_equals_im2col_sums_into_lif_layer(case):
             x = np.concatenate([np.zeros(1, np.uint8), x.reshape(-1)])[1:].reshape(shape)
     n = layer.n_out
     bias = (rng.integers(-200, 200, size=n) << int(rng.integers(0, 4))).astype(np.float64)
+    if case % 5 == 1:  # one bias per channel, as a conv layer's own (the vector step reads one row)
+        bias = np.repeat(bias[: layer.out_shape[0]], n // layer.out_shape[0])
     sums = conv_accumulate(prepare_conv(layer, max_x), x.reshape(B * T, -1).astype(np.int64))
     sums = np.asarray(sums, dtype=np.float64).reshape(B, T, n)
     vth = int(np.clip(np.quantile(np.abs(sums), 0.6), 1, L.VTH_MAX * 64) // 64 * 4)
@@ -116,14 +120,15 @@ def test_event_conv_lif_equals_im2col_sums_into_lif_layer(case):
                reset=("zero", "subtract")[case % 3 == 0])
     want = lif_layer(sums, T, bias=bias, record_v=True, **lif)
     p = prepare_events(layer, max_x)
-    assert p.vector == wide
-    for delta in (False, True):
-        got = conv_lif_layer(p, x, bias, record_v=True, delta=delta, **lif)
+    assert p.vector == wide and (p.pull is not None) == wide
+    ways = [("events", False), ("events", True)] + [("table", False)] * (wide and not graded)
+    for method, delta in ways:
+        got = conv_lif_layer(p, x, bias, record_v=True, delta=delta, method=method, **lif)
         for g, w in zip(got, want):
             assert np.array_equal(g, w)
         state = NeuronState.rest((B, n))
-        first = conv_lif_layer(p, x[:, :4], bias, record_v=True, delta=delta, state=state, **lif)
-        second = conv_lif_layer(p, x[:, 4:], bias, record_v=True, delta=delta, state=state, **lif)
+        first = conv_lif_layer(p, x[:, :4], bias, record_v=True, delta=delta, state=state, method=method, **lif)
+        second = conv_lif_layer(p, x[:, 4:], bias, record_v=True, delta=delta, state=state, method=method, **lif)
         for a, b, w in zip(first, second, want):
             assert np.array_equal(np.concatenate([a, b], axis=1), w)
     assert want[0].any()

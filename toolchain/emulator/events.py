@@ -51,9 +51,11 @@ from toolchain.emulator.vectors import (
     _add_vectors,
     _memoryless_vectors,
     _spikes_channels_first,
+    _sum_table_rows,
 )
 
 I16_EXACT = 2 ** 15
+TABLE_BITS = 4  # input channels per code of the gathered (pull) sums: tables of 16 rows per (tap, group)
 
 
 @dataclass
@@ -72,6 +74,7 @@ class EventConv:
     in_shape: tuple[int, int, int]  # (C_in, H, W) (1-D: H = 1)
     out_shape: tuple[int, int, int]  # (C_out, H_out, W_out)
     bound: int
+    pull: PullTable | None = None  # the gathered sums' tables, for binary input (vector layouts only)
 
     @property
     def c_pad(self) -> int:
@@ -81,6 +84,44 @@ class EventConv:
     def vector(self) -> bool:
         """Whether a column is a whole number of vectors (then added as vectors)."""
         return self.c_pad * self.wt.itemsize % VECTOR_BYTES == 0
+
+
+@dataclass
+class PullTable:
+    """The sums of a `conv` layer on binary input gathered per output position: for tap (i, j)
+    and channel group g (channels g * TABLE_BITS ...), row (tap * G + g) * E + code of `table` (flat
+    [kH * kW * G * E * Cp]) is the sum of the weight columns W[:, c, i, j] of the group's channels
+    whose bit is set in code (E = 2**min(TABLE_BITS, C_in) codes). Every entry and every partial sum
+    of entries is a sum of distinct weights, so below the layout's bound (the table has its type).
+    The input is read as a zero-bordered grid of codes [G, Hp, Wp] (the padding's taps read 0), in
+    which an output's tap (i, j), group g, lies dq[tap * G + g] after the output's first tap
+    (oy * stride_h, ox * stride_w)."""
+
+    table: np.ndarray
+    dq: np.ndarray
+    groups: int
+    entries: int
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    grid: tuple[int, int]  # (Hp, Wp)
+
+
+def _pull_table(w: np.ndarray, c_pad: int, dtype, stride, pad, dil, in_shape) -> PullTable:
+    """`PullTable` of weights w [C_out, C_in, kH, kW] (int64) for input (C_in, H, W)."""
+    c_out, c_in, kh, kw = w.shape
+    G = -(-c_in // TABLE_BITS)
+    E = 2 ** min(TABLE_BITS, c_in)
+    wg = np.zeros((c_out, G * TABLE_BITS, kh, kw), dtype=np.int64)
+    wg[:, :c_in] = w
+    wg = wg.reshape(c_out, G, TABLE_BITS, kh * kw)
+    bits = (np.arange(E)[:, None] >> np.arange(TABLE_BITS)[None, :]) & 1  # [E, TABLE_BITS]
+    tab = np.zeros((kh * kw, G, E, c_pad), dtype=dtype)
+    tab[..., :c_out] = np.einsum("ek,ogkt->tgeo", bits, wg)
+    hp, wp = in_shape[1] + 2 * pad[0], in_shape[2] + 2 * pad[1]
+    dq = np.array([g * hp * wp + i * dil[0] * wp + j * dil[1] for i in range(kh) for j in range(kw) for g in range(G)],
+                  dtype=np.int64)
+    return PullTable(table=tab.reshape(-1), dq=dq, groups=G, entries=E, stride=tuple(stride), padding=tuple(pad),
+                     grid=(hp, wp))
 
 
 def _pairs(size: int, out: int, k: int, stride: int, pad: int, dil: int) -> list[list[tuple[int, int]]]:
@@ -128,8 +169,11 @@ def prepare_events(layer, max_input: int) -> EventConv | None:
     c_pad = padded if 2 * padded <= 3 * c_out else c_out
     wt = np.zeros((w.shape[1] * kh * kw, c_pad), dtype=dtype)
     wt[:, :c_out] = w.transpose(1, 2, 3, 0).reshape(-1, c_out)
-    return EventConv(wt=wt, ptr=np.asarray(ptr, dtype=np.int64), tap=np.asarray(tap, dtype=np.int64),
-                     base=np.asarray(base, dtype=np.int64), in_shape=in_shape, out_shape=out, bound=bound)
+    p = EventConv(wt=wt, ptr=np.asarray(ptr, dtype=np.int64), tap=np.asarray(tap, dtype=np.int64),
+                  base=np.asarray(base, dtype=np.int64), in_shape=in_shape, out_shape=out, bound=bound)
+    if p.vector:
+        p.pull = _pull_table(w, c_pad, dtype, stride, pad, dil, in_shape)
+    return p
 
 
 @numba.njit(inline="always")
@@ -171,6 +215,56 @@ def _event(xf, k, back, diff, s, ev_q, ev_v, m):
     return m + (val != 0)
 
 
+@numba.njit(inline="always")
+def _start_clip(b, u, v, fired, has_state, st_u, st_v, st_s, Cp, C_out, L):
+    """The state of clip b before its first step, channels last: at rest, or st_* [B, n] (channels first)."""
+    for j in range(u.shape[0]):
+        u[j] = 0
+        v[j] = 0
+        fired[j] = 0
+    if has_state:
+        for o in range(C_out):
+            for p in range(L):
+                u[p * Cp + o] = np.int32(st_u[b, o * L + p])
+                v[p * Cp + o] = np.int32(st_v[b, o * L + p])
+                fired[p * Cp + o] = st_s[b, o * L + p] != 0.0
+
+
+@numba.njit(inline="always")
+def _neurons_step(acc, u, v, fired, bias_cl, bias_v, bstride, memoryless, mu, mv, vth_eff, subtract, Cp, C_out, L,
+                  keep_u, sp, record_v, v_row, u_row):
+    """One step of the layer's neurons on this step's sums acc (channels last): the LIF update
+    (memoryless: u = acc << 6, computed only where keep_u), then spikes (and with record_v, v and
+    u) written channels first into sp (and v_row, u_row)."""
+    n = u.shape[0]
+    if memoryless:
+        if Cp % STATE_LANES == 0:
+            _memoryless_vectors(acc, v, fired, bias_v, bstride, mv, vth_eff, subtract, L, Cp // STATE_LANES)
+        else:
+            _block_step_memoryless(acc, v, fired[:n], bias_cl, mv, vth_eff, subtract)
+        if keep_u:
+            for j in range(n):
+                u[j] = np.int32(acc[j]) * 64
+    else:
+        _block_step_int(acc, u, v, fired[:n], bias_cl, mu, mv, vth_eff, subtract)
+    _spikes_channels_first(fired, Cp, C_out, L, sp)
+    if record_v:
+        for o in range(C_out):
+            for p in range(L):
+                v_row[o * L + p] = v[p * Cp + o]
+                u_row[o * L + p] = u[p * Cp + o]
+
+
+@numba.njit(inline="always")
+def _end_clip(b, u, v, fired, st_u, st_v, st_s, Cp, C_out, L):
+    """The state after clip b's last step into st_* [B, n] (channels first)."""
+    for o in range(C_out):
+        for p in range(L):
+            st_u[b, o * L + p] = u[p * Cp + o]
+            st_v[b, o * L + p] = v[p * Cp + o]
+            st_s[b, o * L + p] = 1.0 if fired[p * Cp + o] != 0 else 0.0
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _conv_lif(x, xw, delta, wt, vector, ptr, tap, base, C_in, KK, C_out, L, memoryless, mu, mv, vth_eff,
               bias_cl, bias_v, bstride, subtract, record_v, spikes, v_out, u_out, has_state, st_u, st_v, st_s, workers):
@@ -202,16 +296,7 @@ def _conv_lif(x, xw, delta, wt, vector, ptr, tap, base, C_in, KK, C_out, L, memo
         ev_v = np.empty(n_in + 1, dtype=np.int32)
         ends = np.empty(C_in, dtype=np.int64)  # events of channel c: ends[c - 1]:ends[c]
         for b in range(w0, B, workers):
-            for j in range(n):
-                u[j] = 0
-                v[j] = 0
-                fired[j] = False
-            if has_state:
-                for o in range(C_out):
-                    for p in range(L):
-                        u[p * Cp + o] = np.int32(st_u[b, o * L + p])
-                        v[p * Cp + o] = np.int32(st_v[b, o * L + p])
-                        fired[p * Cp + o] = st_s[b, o * L + p] != 0.0
+            _start_clip(b, u, v, fired, has_state, st_u, st_v, st_s, Cp, C_out, L)
             for t in range(T):
                 diff = delta and t > 0
                 if not diff:
@@ -252,28 +337,59 @@ def _conv_lif(x, xw, delta, wt, vector, ptr, tap, base, C_in, KK, C_out, L, memo
                                 _add_vectors(acc, base[ee] * Cp, wflat, (c * KK + tap[ee]) * Cp, ev_v[r], nvec)
                             else:
                                 _add_column(acc2[base[ee]], wt[c * KK + tap[ee]], ev_v[r])
-                if memoryless:
-                    if Cp % STATE_LANES == 0:
-                        _memoryless_vectors(acc, v, fired, bias_v, bstride, mv, vth_eff, subtract, L, Cp // STATE_LANES)
-                    else:
-                        _block_step_memoryless(acc, v, fired[:n], bias_cl, mv, vth_eff, subtract)
-                    if record_v or (has_state and t == T - 1):
-                        for j in range(n):
-                            u[j] = np.int32(acc[j]) * 64
-                else:
-                    _block_step_int(acc, u, v, fired[:n], bias_cl, mu, mv, vth_eff, subtract)
-                _spikes_channels_first(fired, Cp, C_out, L, spikes[b, t])
-                if record_v:
-                    for o in range(C_out):
-                        for p in range(L):
-                            v_out[b, t, o * L + p] = v[p * Cp + o]
-                            u_out[b, t, o * L + p] = u[p * Cp + o]
+                _neurons_step(acc, u, v, fired, bias_cl, bias_v, bstride, memoryless, mu, mv, vth_eff, subtract, Cp,
+                              C_out, L, record_v or (has_state and t == T - 1), spikes[b, t], record_v,
+                              v_out[b % v_out.shape[0], t % v_out.shape[1]], u_out[b % u_out.shape[0], t % u_out.shape[1]])
             if has_state:
-                for o in range(C_out):
-                    for p in range(L):
-                        st_u[b, o * L + p] = u[p * Cp + o]
-                        st_v[b, o * L + p] = v[p * Cp + o]
-                        st_s[b, o * L + p] = 1.0 if fired[p * Cp + o] != 0 else 0.0
+                _end_clip(b, u, v, fired, st_u, st_v, st_s, Cp, C_out, L)
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _conv_lif_pull(x, table, dq, G, E, C_in, H, W, Ho, Wo, sh, sw, ph, pw, Hp, Wp, C_out, Cp, memoryless, mu, mv,
+                   vth_eff, bias_cl, bias_v, bstride, subtract, record_v, spikes, v_out, u_out, has_state, st_u, st_v,
+                   st_s, workers):
+    """The sums of `_conv_lif` gathered per output position from binary input x uint8 0/1 [B, T, C_in
+    * H * W] (channels first): each step, every input position's channels, TABLE_BITS at a time, become
+    a code (bit k: channel g * TABLE_BITS + k fired) in a zero-bordered grid [G, Hp, Wp], and output
+    position (oy, ox) sums the table rows (tap, group, code at its input position) for its KK * G
+    (tap, group) pairs, in registers (`toolchain.emulator.vectors._sum_table_rows`); dq[(tap * G) +
+    g] is the grid offset of tap (i, j) of group g from the output's first tap. Then the LIF update,
+    spikes and state as `_conv_lif`. No event list, no scatter: the cost is the same at any rate."""
+    B, T, n_in = x.shape
+    P = H * W
+    L = Ho * Wo
+    n = L * Cp
+    nvec = Cp * table.itemsize // VECTOR_BYTES
+    R = dq.shape[0]
+    zero_row = np.zeros(W, dtype=np.uint8)
+    for w0 in numba.prange(workers):
+        acc = np.zeros(n, dtype=table.dtype)
+        u = np.zeros(n, dtype=np.int32)
+        v = np.zeros(n, dtype=np.int32)
+        fired = np.zeros(n + 8, dtype=np.uint8)
+        code = np.zeros(G * Hp * Wp, dtype=np.uint8)  # the border stays 0: padding fires nothing
+        for b in range(w0, B, workers):
+            _start_clip(b, u, v, fired, has_state, st_u, st_v, st_s, Cp, C_out, L)
+            for t in range(T):
+                xr = x[b, t]
+                for g in range(G):
+                    for iy in range(H):
+                        c0 = g * TABLE_BITS * P + iy * W  # the group's first channel, this row
+                        r0 = xr[c0: c0 + W]
+                        r1 = xr[c0 + P: c0 + P + W] if g * TABLE_BITS + 1 < C_in else zero_row
+                        r2 = xr[c0 + 2 * P: c0 + 2 * P + W] if g * TABLE_BITS + 2 < C_in else zero_row
+                        r3 = xr[c0 + 3 * P: c0 + 3 * P + W] if g * TABLE_BITS + 3 < C_in else zero_row
+                        out = code[g * Hp * Wp + (iy + ph) * Wp + pw: g * Hp * Wp + (iy + ph) * Wp + pw + W]
+                        for ix in range(W):
+                            out[ix] = r0[ix] | (r1[ix] << np.uint8(1)) | (r2[ix] << np.uint8(2)) | (r3[ix] << np.uint8(3))
+                for oy in range(Ho):
+                    for ox in range(Wo):
+                        _sum_table_rows(acc, (oy * Wo + ox) * Cp, table, code, oy * sh * Wp + ox * sw, dq, R, E, nvec)
+                _neurons_step(acc, u, v, fired, bias_cl, bias_v, bstride, memoryless, mu, mv, vth_eff, subtract, Cp,
+                              C_out, L, record_v or (has_state and t == T - 1), spikes[b, t], record_v,
+                              v_out[b % v_out.shape[0], t % v_out.shape[1]], u_out[b % u_out.shape[0], t % u_out.shape[1]])
+            if has_state:
+                _end_clip(b, u, v, fired, st_u, st_v, st_s, Cp, C_out, L)
 
 
 def integer_input(x: np.ndarray) -> np.ndarray | None:
@@ -300,16 +416,49 @@ def use_delta(x: np.ndarray) -> bool:
     return int(np.count_nonzero(sample[:, 1:] != sample[:, :-1])) < int(np.count_nonzero(sample[:, 1:]))
 
 
+def _sampled_pairs(p: EventConv, x: np.ndarray, delta: bool) -> float:
+    """(tap, output position) pairs per step the event sums would add, judged on the first clips."""
+    sample = x[: min(4, x.shape[0])]
+    ev = sample != 0
+    if delta:
+        ev[:, 1:] = sample[:, 1:] != sample[:, :-1]
+    per_position = ev.reshape(sample.shape[0] * sample.shape[1], p.in_shape[0], -1).sum(axis=(0, 1))
+    return float(per_position @ np.diff(p.ptr)) / max(1, sample.shape[0] * sample.shape[1])
+
+
+def choose_method(p: EventConv, x: np.ndarray, binary: bool, delta: bool) -> str:
+    """"table" (`_conv_lif_pull`) where the input is binary and its table rows per step, each a
+    register add of a row, cost less than the event sums' pairs, each a memory read-modify-write of
+    a column behind a data-dependent branch (about 3x the time per vector measured on lava-dl
+    PilotNet), plus their scan of the input; else "events"."""
+    if not binary or p.pull is None:
+        return "events"
+    nvec = p.c_pad * p.wt.itemsize // VECTOR_BYTES
+    L = p.out_shape[1] * p.out_shape[2]
+    table = L * p.pull.dq.size * (nvec + 1)
+    events = 3 * _sampled_pairs(p, x, delta) * (nvec + 1) + x.shape[2] / 8
+    return "table" if table < events else "events"
+
+
 def conv_lif_layer(p: EventConv, x: np.ndarray, bias: np.ndarray, *, du: int, dv: int, vth: int, reset: str,
-                   record_v: bool = False, state=None, out: np.ndarray | None = None, delta: bool | None = None):
+                   record_v: bool = False, state=None, out: np.ndarray | None = None, delta: bool | None = None,
+                   method: str | None = None):
     """Spikes bool [B, T, n_out] (into `out` if given) of a conv + LIF layer on integer input x
-    [B, T, n_in] (channels first), identical to the convolution's sums fed to
+    [B, T, n_in] (channels first; bool: binary spikes), identical to the convolution's sums fed to
     `toolchain.emulator.lif.lif_layer`; returns (spikes, v, u) like it (v, u only with record_v),
-    `state` as there. bias: effective bias per neuron [n_out] channels first. delta: event on
-    changes (None: whichever has fewer events, `use_delta`)."""
+    `state` as there. bias: effective bias per neuron [n_out] channels first. method: "events"
+    (sums built from the input's events; delta: on changes, None: whichever has fewer events,
+    `use_delta`), "table" (sums gathered per output from tables, binary x with a vector layout
+    only), or None (`choose_method`)."""
     B, T, _ = x.shape
     c_out, ho, wo = p.out_shape
     n = c_out * ho * wo
+    binary = x.dtype == np.bool_
+    x = np.ascontiguousarray(integer_input(x))
+    if method == "table" and (not binary or p.pull is None):
+        raise ValueError("table sums need binary (bool) input and a layer laid out in whole vectors")
+    if method not in (None, "events", "table"):
+        raise ValueError(f"unknown conv sum method {method!r} (events, table)")
     spikes = _spike_buffer(out, (B, T, n))
     v_out = touched((B, T, n) if record_v else (1, 1, 1))
     u_out = touched(v_out.shape)
@@ -320,15 +469,22 @@ def conv_lif_layer(p: EventConv, x: np.ndarray, bias: np.ndarray, *, du: int, dv
     st = _state_arrays(state, (B, n)) if state is not None else (np.zeros((1, 1)),) * 3
     if delta is None:
         delta = use_delta(x)
-    x = np.ascontiguousarray(x)
-    xw = x.reshape(-1)[: x.size // 8 * 8].view(np.uint64) if x.itemsize == 1 else np.zeros(0, np.uint64)
+    if method is None:
+        method = choose_method(p, x, binary, delta)
     mu, mv, vth_eff = int_decays(du, dv, vth)
     memoryless = mu == 0 and p.bound * 64 < _IU
     per_channel = bool((bias_cl == bias_cl[:1]).all())
     bias_v, bstride = (bias_cl[0], 0) if per_channel else (bias_cl.reshape(-1), p.c_pad)
-    kk = p.wt.shape[0] // p.in_shape[0]
-    _conv_lif(x, xw, bool(delta), p.wt, p.vector, p.ptr, p.tap, p.base, p.in_shape[0], kk, c_out, ho * wo,
-              memoryless, mu, mv, vth_eff, bias_cl.reshape(-1), bias_v, bstride, reset == "subtract", record_v, spikes.view(np.uint8),
-              v_out, u_out, state is not None, *st, max(1, min(B, numba.get_num_threads())))
+    neurons = (memoryless, mu, mv, vth_eff, bias_cl.reshape(-1), bias_v, bstride, reset == "subtract", record_v,
+               spikes.view(np.uint8), v_out, u_out, state is not None, *st, max(1, min(B, numba.get_num_threads())))
+    if method == "table":
+        t = p.pull
+        _conv_lif_pull(x, t.table, t.dq, t.groups, t.entries, *p.in_shape, ho, wo, *t.stride, *t.padding, *t.grid,
+                       c_out, p.c_pad, *neurons)
+    else:
+        xw = x.reshape(-1)[: x.size // 8 * 8].view(np.uint64) if x.itemsize == 1 else np.zeros(0, np.uint64)
+        kk = p.wt.shape[0] // p.in_shape[0]
+        _conv_lif(x, xw, bool(delta), p.wt, p.vector, p.ptr, p.tap, p.base, p.in_shape[0], kk, c_out, ho * wo,
+                  *neurons)
     _store_state(state, st, (B, n))
     return spikes, (v_out if record_v else None), (u_out if record_v else None)

@@ -82,7 +82,7 @@ class ConvHandler(DenseHandler):
             return super().run(x, T, first, kw)
         lif = _lif_kw(self.layer, kw)
         lif.pop("stats")
-        s, v, u = conv_lif_layer(self.events, xi, self.bias, **lif)
+        s, v, u = conv_lif_layer(self.events, x if x.dtype == np.bool_ else xi, self.bias, **lif)
         return s, (v, u), s
 
 

@@ -184,3 +184,70 @@ def _memoryless_vectors(typingctx, acc, v, fired, b, bstride, mv, vth_eff, subtr
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+_MAX_UNROLLED = 4  # vectors per row kept in registers by `_sum_table_rows`
+
+
+@intrinsic
+def _sum_table_rows(typingctx, out, oi, table, code, q0, dq, n, E, nvec):
+    """out[oi:oi + Cp] = sum over r < n of table row r * E + code[q0 + dq[r]] (rows of Cp = nvec
+    vectors; code: uint8, dq: int64 offsets), the sums held in registers (nvec <= 4; more: one vector
+    at a time) and stored once. Wrapping adds of the table's integer type: exact wherever the
+    true sum is in range (a sum modulo 2**bits is the sum)."""
+    if not (isinstance(out, types.Array) and isinstance(table, types.Array) and out.dtype == table.dtype
+            and isinstance(out.dtype, types.Integer)):
+        return None
+    sig = types.void(out, oi, table, code, q0, dq, n, E, nvec)
+
+    def codegen(context, builder, signature, args):
+        to, _, tt, tc, _, td = signature.args[:6]
+        a, tb, cd, dd = (context.make_array(t)(context, builder, x)
+                         for t, x in zip((to, tt, tc, td), (args[0], args[2], args[3], args[5])))
+        i64 = llvm_ir.IntType(64)
+
+        def scalar(k):
+            return context.cast(builder, args[k], signature.args[k], types.int64)
+
+        oi, q0, nn, E, nvec = scalar(1), scalar(4), scalar(6), scalar(7), scalar(8)
+        ety = context.get_value_type(to.dtype)
+        lanes = VECTOR_BYTES * 8 // ety.width
+        vty = llvm_ir.VectorType(ety, lanes)
+        align = ety.width // 8
+        cp = builder.mul(nvec, llvm_ir.Constant(i64, lanes))
+        pout = builder.bitcast(builder.gep(a.data, [oi]), vty.as_pointer())
+
+        def row_ptr(r):
+            c = builder.load(builder.gep(cd.data, [builder.add(q0, builder.load(builder.gep(dd.data, [r])))]))
+            row = builder.mul(builder.add(builder.mul(r, E), builder.zext(c, i64)), cp)
+            return builder.bitcast(builder.gep(tb.data, [row]), vty.as_pointer())
+
+        def summed(first, count):
+            """Rows' vectors first..first+count-1 summed over r (count fixed at compile time)."""
+            accs = [cgutils.alloca_once_value(builder, cgutils.get_null_value(vty)) for _ in range(count)]
+            with cgutils.for_range(builder, nn) as rl:
+                p = row_ptr(rl.index)
+                for k in range(count):
+                    x = builder.load(builder.gep(p, [builder.add(first, llvm_ir.Constant(i64, k))]), align=align)
+                    builder.store(builder.add(builder.load(accs[k]), x), accs[k])
+            for k in range(count):
+                builder.store(builder.load(accs[k]), builder.gep(pout, [builder.add(first, llvm_ir.Constant(i64, k))]),
+                              align=align)
+
+        done = builder.append_basic_block("rows.done")
+        fallback = builder.append_basic_block("rows.fallback")
+        switch = builder.switch(nvec, fallback)
+        for k in range(1, _MAX_UNROLLED + 1):
+            blk = builder.append_basic_block(f"rows.{k}")
+            switch.add_case(llvm_ir.Constant(i64, k), blk)
+            builder.position_at_end(blk)
+            summed(llvm_ir.Constant(i64, 0), k)
+            builder.branch(done)
+        builder.position_at_end(fallback)
+        with cgutils.for_range(builder, nvec) as vl:
+            summed(vl.index, 1)
+        builder.branch(done)
+        builder.position_at_end(done)
+        return context.get_dummy_value()
+
+    return sig, codegen
