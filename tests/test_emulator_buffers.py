@@ -61,3 +61,36 @@ def test_a_refused_populate_falls_back_to_map_populate(monkeypatch):
     assert calls and not arr.any()
     arr[:] = 1
     assert int(arr.sum()) == arr.size
+
+
+def test_emulator_spikes_are_written_in_full_over_recycled_memory(monkeypatch):
+    """The spike arrays of a run are not zeroed when their memory is recycled (`zeroed=False`), so
+    every handler must write every spike: over memory poisoned with ones, lava-dl PilotNet (bias
+    input, conv on events and on tables, dense) and random conv and recurrent networks give the
+    spikes of a run on fresh memory."""
+    from tests.ir_factory import calibrate_thresholds, random_conv_ir, random_input, random_rec_ir
+    from toolchain.bench.simulate import pilotnet_network
+    from toolchain.emulator import Emulator
+
+    monkeypatch.setattr(buffers, "MAPPED", 64)  # (almost) every spike array a recycled mapping
+    rng = np.random.default_rng(3)
+    nets = [pilotnet_network(2)]
+    for ir in (random_conv_ir(rng, 2, "spikes"), random_conv_ir(rng, 1, "graded_every_step"),
+               random_rec_ir(rng, [10, 8, 7, 3], "spikes")):
+        inp = random_input(rng, ir, batch=3)
+        nets.append((calibrate_thresholds(ir, inp), inp))
+    for ir, inp in nets:
+        emu = Emulator(ir)
+        monkeypatch.setattr(buffers, "_POOL", buffers._Pool(buffers.POOL_BYTES))
+        want = [s.copy() for s in emu.run(inp).layer_spikes]
+        gc.collect()
+        poison = [buffers.touched((s.size,), np.uint8) for s in want if s.size >= buffers.MAPPED]
+        for arr in poison:
+            arr[:] = 1
+        del poison, arr
+        gc.collect()
+        assert buffers._POOL.held() >= sum(s.size for s in want if s.size >= buffers.MAPPED) > 0
+        got = emu.run(inp).layer_spikes
+        for i, (g, w) in enumerate(zip(got, want)):
+            assert np.array_equal(g, w), f"{ir.name}: layer {i}"
+        assert any(not w.all() for w in want)

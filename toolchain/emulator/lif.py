@@ -356,6 +356,41 @@ def _gather(idx, table, out):
                 dst[j] = row[idx[b, j]]
 
 
+_BIT_STEPS = 32  # steps per gathered spike word of `_gather_bits`
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _gather_bits(idx, words, out):
+    """out[b, t, j] = bit (t % 32) of words[t // 32, idx[b, j]] (idx [B, n] uint16, words [ceil(T / 32), U]
+    uint32: a value's spikes over 32 steps as bits, out [B, T, n] 0/1 bytes): one gather per neuron
+    per 32 steps, then the bytes of each step by shifts (vector instructions), where a gather per
+    neuron and step was one scalar load per spike byte."""
+    B, n = idx.shape
+    T = out.shape[1]
+    for b in numba.prange(B):
+        m = np.empty(n, dtype=np.uint32)
+        ib = idx[b]
+        for k in range(words.shape[0]):
+            row = words[k]
+            for j in range(n):
+                m[j] = row[ib[j]]
+            for t in range(k * _BIT_STEPS, min(T, (k + 1) * _BIT_STEPS)):
+                dst = out[b, t]
+                sh = np.uint32(t - k * _BIT_STEPS)
+                for j in range(n):
+                    dst[j] = np.uint8((m[j] >> sh) & np.uint32(1))
+
+
+def _spike_words(s: np.ndarray) -> np.ndarray:
+    """Spikes bool [T, U] as uint32 words [ceil(T / 32), U]: bit i of word k is step 32 k + i."""
+    T, U = s.shape
+    k = -(-T // _BIT_STEPS)
+    padded = np.zeros((k * _BIT_STEPS, U), dtype=np.uint64)
+    padded[:T] = s
+    weights = np.uint64(1) << np.arange(_BIT_STEPS, dtype=np.uint64)
+    return (padded.reshape(k, _BIT_STEPS, U) * weights[None, :, None]).sum(axis=1).astype(np.uint32)
+
+
 def bias_driven_layer(bias_mant: np.ndarray, bias_exp: int, num_steps: int, *, du: int, dv: int, vth: int,
                       reset: str, record_v: bool = False, stats: dict | None = None, state: NeuronState | None = None,
                       out: np.ndarray | None = None):
@@ -380,7 +415,7 @@ def bias_driven_layer(bias_mant: np.ndarray, bias_exp: int, num_steps: int, *, d
                         record_v=record_v)
     idx = np.ascontiguousarray(x - lo).astype(np.uint16)
     spikes = _spike_buffer(out, (B, num_steps, n))
-    _gather(idx, np.ascontiguousarray(s[0]), spikes)
+    _gather_bits(idx, _spike_words(s[0]), spikes.view(np.uint8))
     if not record_v:
         return spikes, None, None
     v_out, u_out = touched((B, num_steps, n)), touched((B, num_steps, n))

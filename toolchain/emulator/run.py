@@ -74,7 +74,8 @@ class Emulator:
         for sl in chunks:
             if bufs is None:  # every layer's spikes for all n clips, written in place chunk by chunk
                 T = sl.shape[1] if self.ir.input.encoding in ("spikes", "frames") else self.ir.num_steps
-                bufs = [touched((n, T, layer.n_out), np.bool_) for layer in self.ir.spiking]
+                # not zeroed: every handler writes every spike of its `out` (tests/test_emulator_buffers.py)
+                bufs = [touched((n, T, layer.n_out), np.bool_, zeroed=False) for layer in self.ir.spiking]
             _, vs = self._chunk(sl, record_v, stats, outs=[b[done:done + sl.shape[0]] for b in bufs])
             inputs.append(sl)
             if record_v:
