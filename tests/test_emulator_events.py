@@ -156,15 +156,18 @@ def test_delta_is_chosen_where_changes_are_fewer_than_inputs():
 @pytest.mark.parametrize("reset", ["zero", "subtract"])
 def test_bias_driven_lookup_equals_running_every_neuron(reset):
     """An input population driven by per-clip biases: the per-value lookup gives every neuron's spikes,
-    v and u of running each neuron, also with negative mantissas; a range too wide runs every neuron."""
+    v and u of running each neuron, also with negative mantissas; a range too wide runs every neuron.
+    Spikes alone come from 32-step bit words: 12 steps (one partial word) and 70 (two whole, one partial)."""
     rng = np.random.default_rng(7)
     lif = dict(du=4095, dv=1024, vth=25, reset=reset)
-    for lo, hi in ((0, 79), (-300, 300), (-4096, 4095)):
+    for (lo, hi), T in zip(((0, 79), (-300, 300), (-4096, 4095), (-50, 200)), (12, 12, 12, 70)):
         x = rng.integers(lo, hi, size=(5, 900))
         bias = (x << 6).astype(np.float64)
-        want = lif_layer(np.zeros_like(bias), 12, once=True, bias=bias, record_v=True, **lif)
-        got = bias_driven_layer(x, 6, 12, record_v=True, **lif)
+        want = lif_layer(np.zeros_like(bias), T, once=True, bias=bias, record_v=True, **lif)
+        got = bias_driven_layer(x, 6, T, record_v=True, **lif)
         for g, w in zip(got, want):
             assert np.array_equal(g, w)
+        spikes, _, _ = bias_driven_layer(x, 6, T, **lif)
+        assert np.array_equal(spikes, want[0])
         assert want[0].any() and not want[0].all()
 
