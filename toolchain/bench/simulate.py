@@ -57,10 +57,13 @@ def pilotnet_network(frames: int, seed: int = 0):
     return ir, x.astype(np.int32)
 
 
-def bench_network(ir, inp: np.ndarray, emulator_clips: int, lava_extra_clips: int, progress=print) -> dict:
-    """Emulator vs Lava on encoded input `inp`: clips/s each (Lava as the marginal cost of a clip:
-    a run of 1 + k clips minus a run of 1, so start-up is not charged to it; and all-in), their
-    ratio, and whether the spikes of every clip Lava ran equal the emulator's."""
+def bench_network(ir, inp: np.ndarray, emulator_clips: int, lava_extra_clips: int, progress=print,
+                  repeats: int = 5) -> dict:
+    """Emulator vs Lava on encoded input `inp`: clips/s each (the emulator's as the median of
+    `repeats` timed runs, each after the last run's results are gone: on a shared VM one run
+    varies up to 2x; Lava as the marginal cost of a clip: a run of 1 + k clips minus a run of 1,
+    so start-up is not charged to it; and all-in), their ratio, and whether the spikes of every
+    clip Lava ran equal the emulator's."""
     from export.lava_graph import run_lava
     from toolchain.emulator import Emulator
     from toolchain.emulator.intmm import kernels_status
@@ -70,12 +73,16 @@ def bench_network(ir, inp: np.ndarray, emulator_clips: int, lava_extra_clips: in
     prep = time.perf_counter() - t0
     n = min(emulator_clips, len(inp))
     emu.run(inp[:n])  # warm-up of the same size: kernel load, scratch buffers, memory the VM has backed once
-    t0 = time.perf_counter()
-    res = emu.run(inp[:n])
-    t_emu = time.perf_counter() - t0
+    times = []
+    for _ in range(max(1, repeats)):
+        res = None  # the last run's arrays go back to the buffer pool first, as between a user's runs
+        t0 = time.perf_counter()
+        res = emu.run(inp[:n])
+        times.append(time.perf_counter() - t0)
+    t_emu = float(np.median(times))
     rates = [float(s.mean()) for s in res.layer_spikes]
-    progress(f"emulator: {n} clips in {t_emu:.2f} s ({n / t_emu:.1f} clips/s); firing rates "
-             f"{[round(r, 4) for r in rates]}")
+    progress(f"emulator: {n} clips in {t_emu:.2f} s ({n / t_emu:.1f} clips/s, median of {len(times)} runs: "
+             f"{', '.join(f'{t:.2f}' for t in times)} s); firing rates {[round(r, 4) for r in rates]}")
 
     from toolchain.cli.doctor import lava_smoke_test
 
@@ -95,7 +102,8 @@ def bench_network(ir, inp: np.ndarray, emulator_clips: int, lava_extra_clips: in
     emu_rate = n / t_emu
     return {
         "num_steps": ir.num_steps, "input_encoding": ir.input.encoding, "kinds": ir.kinds, "firing_rates": rates,
-        "emulator_clips": n, "emulator_seconds": t_emu, "emulator_prepare_seconds": prep,
+        "emulator_clips": n, "emulator_seconds": t_emu, "emulator_seconds_runs": times,
+        "emulator_prepare_seconds": prep,
         "emulator_clips_per_s": emu_rate, "exact_products": kernels_status(),
         "lava_seconds_1_clip": t_one, f"lava_seconds_{1 + k}_clips": t_more,
         "lava_seconds_per_clip_marginal": marginal,
@@ -107,7 +115,7 @@ def bench_network(ir, inp: np.ndarray, emulator_clips: int, lava_extra_clips: in
 
 
 def bench_simulate(emulator_clips: int = 256, lava_extra_clips: int = 2, num_steps: int = 50,
-                   sizes=SIZES, progress=print, network: str = "seed") -> dict:
+                   sizes=SIZES, progress=print, network: str = "seed", repeats: int = 5) -> dict:
     """Measure and return the emulator/Lava throughput and their ratio on the seed-size 2D MLP
     (network="seed") or on lava-dl's PilotNet LIF (network="pilotnet", 16 steps, conv layers)."""
     from toolchain.quantize import quantize
@@ -115,9 +123,9 @@ def bench_simulate(emulator_clips: int = 256, lava_extra_clips: int = 2, num_ste
 
     if network == "pilotnet":
         ir, inp = pilotnet_network(max(emulator_clips, 1 + lava_extra_clips))
-        out = bench_network(ir, inp, emulator_clips, lava_extra_clips, progress)
+        out = bench_network(ir, inp, emulator_clips, lava_extra_clips, progress, repeats)
         return {"benchmark": "simulate", "network": "pilotnet_lif (lava-dl)", **out, "target_ratio": 1000.0}
     net, x = seed_size_network(num_steps, sizes=sizes)
     ir, _ = quantize(net, x[:32], name="bench")
-    out = bench_network(ir, encode_for_ir(ir, x), emulator_clips, lava_extra_clips, progress)
+    out = bench_network(ir, encode_for_ir(ir, x), emulator_clips, lava_extra_clips, progress, repeats)
     return {"benchmark": "simulate", "network": list(sizes), **out, "target_ratio": 3000.0}
