@@ -15,10 +15,10 @@ from toolchain.ir import limits as L
 
 
 @numba.njit
-def _vector_steps(acc, v, fired, b, bstride, mv, vth, subtract, positions, per):
+def _vector_steps(acc, astride, v, fired, b, bstride, mv, vth, subtract, positions, per):
     out = np.empty((acc.shape[0], 2, v.shape[0]), dtype=np.int64)
     for t in range(acc.shape[0]):
-        _memoryless_vectors(acc[t], v, fired, b, bstride, mv, vth, subtract, positions, per)
+        _memoryless_vectors(acc[t], astride, v, fired, b, bstride, mv, vth, subtract, positions, per)
         out[t, 0] = v
         out[t, 1] = fired[: v.shape[0]]
     return out
@@ -40,7 +40,8 @@ def _scalar_steps(acc, v, fired, b, mv, vth, subtract):
 def test_int32_lane_memoryless_step_equals_the_int64_step(dtype, subtract, per_channel):
     """v and spikes equal step for step: v near +-(2**23 - 1) (both clamps reached), sums at the
     memoryless bound (|acc| * 64 just below 2**23), biases up to 2**30 - 1, every dv from none to
-    full decay, and the threshold at 0 and near 2**23; the bias one row per position or shared."""
+    full decay, and the threshold at 0 and near 2**23; the bias one row per position or shared; the
+    sums' rows as wide as the state's, or wider (padding sums not read)."""
     rng = np.random.default_rng(7 + int(subtract) + 2 * int(per_channel))
     positions, per = 37, 2 if dtype == np.int16 else 3
     cp = per * STATE_LANES
@@ -65,8 +66,15 @@ def test_int32_lane_memoryless_step_equals_the_int64_step(dtype, subtract, per_c
         want = _scalar_steps(acc, v0.copy(), f0.copy(), bias, mv, vth, subtract)
         b_arg, stride = (bias[:cp].copy(), 0) if per_channel else (bias, cp)
         fired = np.concatenate([f0, np.zeros(8, np.uint8)])
-        got = _vector_steps(acc, v0.copy(), fired, b_arg, stride, mv, vth, subtract, positions, per)
+        got = _vector_steps(acc, cp, v0.copy(), fired, b_arg, stride, mv, vth, subtract, positions, per)
         assert np.array_equal(got, want), (dv, vth)
+        extra = STATE_LANES * 2 if dtype == np.int16 else STATE_LANES  # wider sum rows: padding after each
+        wide = np.full((T, positions, cp + extra), 12345 % 2 ** 15, dtype=dtype)
+        wide[:, :, :cp] = acc.reshape(T, positions, cp)
+        fired = np.concatenate([f0, np.zeros(8, np.uint8)])
+        got = _vector_steps(wide.reshape(T, -1), cp + extra, v0.copy(), fired, b_arg, stride, mv, vth, subtract,
+                            positions, per)
+        assert np.array_equal(got, want), (dv, vth, "wide")
         assert want[:, 1].any() and not want[:, 1].all()
 
 

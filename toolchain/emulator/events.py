@@ -234,8 +234,9 @@ def _event(xf, k, back, diff, s, ev_q, ev_v, m):
 
 
 @numba.njit(inline="always")
-def _start_clip(b, u, v, fired, has_state, st_u, st_v, st_s, Cp, C_out, L):
-    """The state of clip b before its first step, channels last: at rest, or st_* [B, n] (channels first)."""
+def _start_clip(b, u, v, fired, has_state, st_u, st_v, st_s, Cs, C_out, L):
+    """The state of clip b before its first step, channels last (Cs lanes per position): at rest, or
+    st_* [B, n] (channels first)."""
     for j in range(u.shape[0]):
         u[j] = 0
         v[j] = 0
@@ -243,54 +244,58 @@ def _start_clip(b, u, v, fired, has_state, st_u, st_v, st_s, Cp, C_out, L):
     if has_state:
         for o in range(C_out):
             for p in range(L):
-                u[p * Cp + o] = np.int32(st_u[b, o * L + p])
-                v[p * Cp + o] = np.int32(st_v[b, o * L + p])
-                fired[p * Cp + o] = st_s[b, o * L + p] != 0.0
+                u[p * Cs + o] = np.int32(st_u[b, o * L + p])
+                v[p * Cs + o] = np.int32(st_v[b, o * L + p])
+                fired[p * Cs + o] = st_s[b, o * L + p] != 0.0
 
 
 @numba.njit(inline="always")
-def _neurons_step(acc, u, v, fired, bias_cl, bias_v, bstride, memoryless, mu, mv, vth_eff, subtract, Cp, C_out, L,
+def _neurons_step(acc, u, v, fired, bias_cl, bias_v, bstride, memoryless, mu, mv, vth_eff, subtract, Cp, Cs, C_out, L,
                   keep_u, sp, record_v, v_row, u_row):
-    """One step of the layer's neurons on this step's sums acc (channels last): the LIF update
-    (memoryless: u = acc << 6, computed only where keep_u), then spikes (and with record_v, v and
-    u) written channels first into sp (and v_row, u_row)."""
+    """One step of the layer's neurons on this step's sums acc (channels last, Cp per position; the
+    state u, v, fired: Cs per position, Cs < Cp only in the vector memoryless step, which then
+    skips the whole vectors of padding): the LIF update (memoryless: u = acc << 6, computed only
+    where keep_u), then spikes (and with record_v, v and u) written channels first into sp (and
+    v_row, u_row)."""
     n = u.shape[0]
     if memoryless:
-        if Cp % STATE_LANES == 0:
-            _memoryless_vectors(acc, v, fired, bias_v, bstride, mv, vth_eff, subtract, L, Cp // STATE_LANES)
+        if Cs % STATE_LANES == 0:
+            _memoryless_vectors(acc, Cp, v, fired, bias_v, bstride, mv, vth_eff, subtract, L, Cs // STATE_LANES)
         else:
             _block_step_memoryless(acc, v, fired[:n], bias_cl, mv, vth_eff, subtract)
         if keep_u:
-            for j in range(n):
-                u[j] = np.int32(acc[j]) * 64
+            for p in range(L):
+                for o in range(Cs):
+                    u[p * Cs + o] = np.int32(acc[p * Cp + o]) * 64
     else:
         _block_step_int(acc, u, v, fired[:n], bias_cl, mu, mv, vth_eff, subtract)
-    _spikes_channels_first(fired, Cp, C_out, L, sp)
+    _spikes_channels_first(fired, Cs, C_out, L, sp)
     if record_v:
         for o in range(C_out):
             for p in range(L):
-                v_row[o * L + p] = v[p * Cp + o]
-                u_row[o * L + p] = u[p * Cp + o]
+                v_row[o * L + p] = v[p * Cs + o]
+                u_row[o * L + p] = u[p * Cs + o]
 
 
 @numba.njit(inline="always")
-def _end_clip(b, u, v, fired, st_u, st_v, st_s, Cp, C_out, L):
-    """The state after clip b's last step into st_* [B, n] (channels first)."""
+def _end_clip(b, u, v, fired, st_u, st_v, st_s, Cs, C_out, L):
+    """The state after clip b's last step (Cs lanes per position) into st_* [B, n] (channels first)."""
     for o in range(C_out):
         for p in range(L):
-            st_u[b, o * L + p] = u[p * Cp + o]
-            st_v[b, o * L + p] = v[p * Cp + o]
-            st_s[b, o * L + p] = 1.0 if fired[p * Cp + o] != 0 else 0.0
+            st_u[b, o * L + p] = u[p * Cs + o]
+            st_v[b, o * L + p] = v[p * Cs + o]
+            st_s[b, o * L + p] = 1.0 if fired[p * Cs + o] != 0 else 0.0
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _conv_lif(x, xw, delta, wt, vector, ptr, tap, base, C_in, KK, C_out, L, memoryless, mu, mv, vth_eff,
+def _conv_lif(x, xw, delta, wt, vector, ptr, tap, base, C_in, KK, C_out, Cs, L, memoryless, mu, mv, vth_eff,
               bias_cl, bias_v, bstride, subtract, record_v, spikes, v_out, u_out, has_state, st_u, st_v, st_s, workers):
     """x: integer input [B, T, C_in * P] (channels first, P input positions); xw: the whole-word
     prefix of x's bytes as uint64 where x is of a one-byte type (8 inputs tested for zero, or with
     delta unchanged, at once), else empty; wt [C_in * KK, Cp] (Cp >= C_out, `vector`: whole
     vectors); spikes uint8 0/1 [B, T, C_out * L] (channels first); v_out / u_out the same shape, written with
-    record_v; bias_cl int32 [L * Cp] channels last, and bias_v the same (bstride Cp) or, where the
+    record_v; bias_cl int32 [L * Cs] channels last (Cs state lanes per position, `_neurons_step`),
+    and bias_v the same (bstride Cs) or, where the
     bias is the same at every position, its first row (bstride 0: read from cache); st_* [B, n] channels first (has_state: the state
     before step 0, overwritten with the state after the last step). memoryless: u = acc << 6
     (`_block_step_memoryless`). `workers` parallel work items, each taking every workers-th clip
@@ -307,14 +312,14 @@ def _conv_lif(x, xw, delta, wt, vector, ptr, tap, base, C_in, KK, C_out, L, memo
     for w0 in numba.prange(workers):
         acc2 = np.zeros((L, Cp), dtype=wt.dtype)  # channels last: acc2[position] = its Cp sums
         acc = acc2.reshape(n)
-        u = np.zeros(n, dtype=np.int32)
-        v = np.zeros(n, dtype=np.int32)
-        fired = np.zeros(n + 8, dtype=np.uint8)  # 0/1; 8 bytes slack for the word loads of the spike writer
+        u = np.zeros(L * Cs, dtype=np.int32)
+        v = np.zeros(L * Cs, dtype=np.int32)
+        fired = np.zeros(L * Cs + 8, dtype=np.uint8)  # 0/1; 8 bytes slack for the word loads of the spike writer
         ev_q = np.empty(n_in + 1, dtype=np.int32)  # input position and value of each event of a step
         ev_v = np.empty(n_in + 1, dtype=np.int32)
         ends = np.empty(C_in, dtype=np.int64)  # events of channel c: ends[c - 1]:ends[c]
         for b in range(w0, B, workers):
-            _start_clip(b, u, v, fired, has_state, st_u, st_v, st_s, Cp, C_out, L)
+            _start_clip(b, u, v, fired, has_state, st_u, st_v, st_s, Cs, C_out, L)
             for t in range(T):
                 diff = delta and t > 0
                 if not diff:
@@ -356,14 +361,14 @@ def _conv_lif(x, xw, delta, wt, vector, ptr, tap, base, C_in, KK, C_out, L, memo
                             else:
                                 _add_column(acc2[base[ee]], wt[c * KK + tap[ee]], ev_v[r])
                 _neurons_step(acc, u, v, fired, bias_cl, bias_v, bstride, memoryless, mu, mv, vth_eff, subtract, Cp,
-                              C_out, L, record_v or (has_state and t == T - 1), spikes[b, t], record_v,
+                              Cs, C_out, L, record_v or (has_state and t == T - 1), spikes[b, t], record_v,
                               v_out[b % v_out.shape[0], t % v_out.shape[1]], u_out[b % u_out.shape[0], t % u_out.shape[1]])
             if has_state:
-                _end_clip(b, u, v, fired, st_u, st_v, st_s, Cp, C_out, L)
+                _end_clip(b, u, v, fired, st_u, st_v, st_s, Cs, C_out, L)
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _conv_lif_pull(x, table, dq, G, E, C_in, H, W, Ho, Wo, sh, sw, ph, pw, Hp, Wp, C_out, Cp, memoryless, mu, mv,
+def _conv_lif_pull(x, table, dq, G, E, C_in, H, W, Ho, Wo, sh, sw, ph, pw, Hp, Wp, C_out, Cp, Cs, memoryless, mu, mv,
                    vth_eff, bias_cl, bias_v, bstride, subtract, record_v, spikes, v_out, u_out, has_state, st_u, st_v,
                    st_s, workers):
     """The sums of `_conv_lif` gathered per output position from binary input x uint8 0/1 [B, T, C_in
@@ -379,35 +384,38 @@ def _conv_lif_pull(x, table, dq, G, E, C_in, H, W, Ho, Wo, sh, sw, ph, pw, Hp, W
     n = L * Cp
     nvec = Cp * table.itemsize // VECTOR_BYTES
     R = dq.shape[0]
-    zero_row = np.zeros(W, dtype=np.uint8)
+    zero_row = np.zeros(P, dtype=np.uint8)
     for w0 in numba.prange(workers):
         acc = np.zeros(n, dtype=table.dtype)
-        u = np.zeros(n, dtype=np.int32)
-        v = np.zeros(n, dtype=np.int32)
-        fired = np.zeros(n + 8, dtype=np.uint8)
+        u = np.zeros(L * Cs, dtype=np.int32)
+        v = np.zeros(L * Cs, dtype=np.int32)
+        fired = np.zeros(L * Cs + 8, dtype=np.uint8)
         code = np.zeros(G * Hp * Wp, dtype=np.uint8)  # the border stays 0: padding fires nothing
         for b in range(w0, B, workers):
-            _start_clip(b, u, v, fired, has_state, st_u, st_v, st_s, Cp, C_out, L)
+            _start_clip(b, u, v, fired, has_state, st_u, st_v, st_s, Cs, C_out, L)
             for t in range(T):
                 xr = x[b, t]
+                # codes a grid row at a time, or (no column padding: the rows are contiguous in the
+                # grid) a whole plane at a time
+                span = P if pw == 0 else W
                 for g in range(G):
-                    for iy in range(H):
-                        c0 = g * TABLE_BITS * P + iy * W  # the group's first channel, this row
-                        r0 = xr[c0: c0 + W]
-                        r1 = xr[c0 + P: c0 + P + W] if g * TABLE_BITS + 1 < C_in else zero_row
-                        r2 = xr[c0 + 2 * P: c0 + 2 * P + W] if g * TABLE_BITS + 2 < C_in else zero_row
-                        r3 = xr[c0 + 3 * P: c0 + 3 * P + W] if g * TABLE_BITS + 3 < C_in else zero_row
-                        out = code[g * Hp * Wp + (iy + ph) * Wp + pw: g * Hp * Wp + (iy + ph) * Wp + pw + W]
-                        for ix in range(W):
+                    for iy in range(0, H, span // W):
+                        c0 = g * TABLE_BITS * P + iy * W  # the group's first channel, from this row
+                        r0 = xr[c0: c0 + span]
+                        r1 = xr[c0 + P: c0 + P + span] if g * TABLE_BITS + 1 < C_in else zero_row
+                        r2 = xr[c0 + 2 * P: c0 + 2 * P + span] if g * TABLE_BITS + 2 < C_in else zero_row
+                        r3 = xr[c0 + 3 * P: c0 + 3 * P + span] if g * TABLE_BITS + 3 < C_in else zero_row
+                        out = code[g * Hp * Wp + (iy + ph) * Wp + pw: g * Hp * Wp + (iy + ph) * Wp + pw + span]
+                        for ix in range(span):
                             out[ix] = r0[ix] | (r1[ix] << np.uint8(1)) | (r2[ix] << np.uint8(2)) | (r3[ix] << np.uint8(3))
                 for oy in range(Ho):
                     for ox in range(Wo):
                         _sum_table_rows(acc, (oy * Wo + ox) * Cp, table, code, oy * sh * Wp + ox * sw, dq, R, E, nvec)
                 _neurons_step(acc, u, v, fired, bias_cl, bias_v, bstride, memoryless, mu, mv, vth_eff, subtract, Cp,
-                              C_out, L, record_v or (has_state and t == T - 1), spikes[b, t], record_v,
+                              Cs, C_out, L, record_v or (has_state and t == T - 1), spikes[b, t], record_v,
                               v_out[b % v_out.shape[0], t % v_out.shape[1]], u_out[b % u_out.shape[0], t % u_out.shape[1]])
             if has_state:
-                _end_clip(b, u, v, fired, st_u, st_v, st_s, Cp, C_out, L)
+                _end_clip(b, u, v, fired, st_u, st_v, st_s, Cs, C_out, L)
 
 
 def integer_input(x: np.ndarray) -> np.ndarray | None:
@@ -482,27 +490,29 @@ def conv_lif_layer(p: EventConv, x: np.ndarray, bias: np.ndarray, *, du: int, dv
     u_out = touched(v_out.shape)
     if not bias_fits(bias):
         raise ValueError(f"effective bias {int(np.abs(bias).max())} is outside the int32 kernel's range")
-    bias_cl = np.zeros((ho * wo, p.c_pad), dtype=np.int32)  # channels last, padding channels 0
-    bias_cl[:, :c_out] = np.asarray(bias, dtype=np.int64).reshape(c_out, ho * wo).T
-    st = _state_arrays(state, (B, n)) if state is not None else (np.zeros((1, 1)),) * 3
     if delta is None:
         delta = use_delta(x)
     if method is None:
         method = choose_method(p, x, binary, delta)
     mu, mv, vth_eff = int_decays(du, dv, vth)
     memoryless = mu == 0 and p.bound * 64 < _IU
+    # state lanes per position: whole int32 vectors covering C_out in the vector memoryless step, else c_pad
+    cs = -(-c_out // STATE_LANES) * STATE_LANES if memoryless and p.c_pad % STATE_LANES == 0 else p.c_pad
+    bias_cl = np.zeros((ho * wo, cs), dtype=np.int32)  # channels last, padding channels 0
+    bias_cl[:, :c_out] = np.asarray(bias, dtype=np.int64).reshape(c_out, ho * wo).T
+    st = _state_arrays(state, (B, n)) if state is not None else (np.zeros((1, 1)),) * 3
     per_channel = bool((bias_cl == bias_cl[:1]).all())
-    bias_v, bstride = (bias_cl[0], 0) if per_channel else (bias_cl.reshape(-1), p.c_pad)
+    bias_v, bstride = (bias_cl[0], 0) if per_channel else (bias_cl.reshape(-1), cs)
     neurons = (memoryless, mu, mv, vth_eff, bias_cl.reshape(-1), bias_v, bstride, reset == "subtract", record_v,
                spikes.view(np.uint8), v_out, u_out, state is not None, *st, max(1, min(B, numba.get_num_threads())))
     if method == "table":
         t = p.pull
         _conv_lif_pull(x, t.table, t.dq, t.groups, t.entries, *p.in_shape, ho, wo, *t.stride, *t.padding, *t.grid,
-                       c_out, p.c_pad, *neurons)
+                       c_out, p.c_pad, cs, *neurons)
     else:
         xw = x.reshape(-1)[: x.size // 8 * 8].view(np.uint64) if x.itemsize == 1 else np.zeros(0, np.uint64)
         kk = p.wt.shape[0] // p.in_shape[0]
-        _conv_lif(x, xw, bool(delta), p.wt, p.vector, p.ptr, p.tap, p.base, p.in_shape[0], kk, c_out, ho * wo,
+        _conv_lif(x, xw, bool(delta), p.wt, p.vector, p.ptr, p.tap, p.base, p.in_shape[0], kk, c_out, cs, ho * wo,
                   *neurons)
     _store_state(state, st, (B, n))
     return spikes, (v_out if record_v else None), (u_out if record_v else None)

@@ -114,21 +114,23 @@ def _spikes_channels_first(fired, Cp, C_out, L, sp):
 
 
 @intrinsic
-def _memoryless_vectors(typingctx, acc, v, fired, b, bstride, mv, vth_eff, subtract, positions, per_position):
+def _memoryless_vectors(typingctx, acc, acc_stride, v, fired, b, bstride, mv, vth_eff, subtract, positions,
+                        per_position):
     """`toolchain.emulator.events._block_step_memoryless` on `positions` rows of `per_position` int32
-    vectors (STATE_LANES lanes each): row p's lanes start at p * per_position * STATE_LANES in acc
-    (int16 or int32 sums), v (int32) and fired (0/1 bytes, this step's spikes on return), and at
-    p * bstride in b (int32 effective bias; bstride 0: one row of biases for every position).
+    vectors (STATE_LANES lanes each): row p's lanes start at p * per_position * STATE_LANES in v
+    (int32) and fired (0/1 bytes, this step's spikes on return), at p * acc_stride in acc (int16 or
+    int32 sums; acc_stride >= the row's lanes: the rest are not read), and at p * bstride in b
+    (int32 effective bias; bstride 0: one row of biases for every position).
 
     The same integers as the int64 scalar step, in int32 lanes: |v| <= 2**23 - 1, so |v| * mv
     (mv <= 4096) is split as (|v| >> 12) * mv + ((|v| & 4095) * mv >> 12), both below 2**24, and
     trunc(v * mv / 4096) = that with v's sign; |acc << 6| < 2**23 (the memoryless condition) and
     |b| < 2**30 (`events.bias_fits`), so the sum before the clamp is below 2**31; vth_eff < 2**24."""
-    sig = types.void(acc, v, fired, b, bstride, mv, vth_eff, subtract, positions, per_position)
+    sig = types.void(acc, acc_stride, v, fired, b, bstride, mv, vth_eff, subtract, positions, per_position)
 
     def codegen(context, builder, signature, args):
-        ta, tv, tf, tb = signature.args[:4]
-        arr = [context.make_array(t)(context, builder, a) for t, a in zip((ta, tv, tf, tb), args[:4])]
+        ta, _, tv, tf, tb = signature.args[:5]
+        arr = [context.make_array(t)(context, builder, a) for t, a in zip((ta, tv, tf, tb), (args[0],) + tuple(args[2:5]))]
         i32, i64 = llvm_ir.IntType(32), llvm_ir.IntType(64)
         lanes = STATE_LANES
         v32 = llvm_ir.VectorType(i32, lanes)
@@ -147,24 +149,26 @@ def _memoryless_vectors(typingctx, acc, v, fired, b, bstride, mv, vth_eff, subtr
         def const(c):
             return llvm_ir.Constant(v32, [c] * lanes)
 
-        mv = splat(builder.trunc(scalar(5), i32))
-        vth = splat(builder.trunc(scalar(6), i32))
-        sub = scalar(7, types.boolean)
-        bstride, per = scalar(4), scalar(9)
+        mv = splat(builder.trunc(scalar(6), i32))
+        vth = splat(builder.trunc(scalar(7), i32))
+        sub = scalar(8, types.boolean)
+        astride, bstride, per = scalar(1), scalar(5), scalar(10)
         zero, iv, niv = const(0), const(_IV), const(-_IV)
 
         def clamp(y):
             y = builder.select(builder.icmp_signed('<', y, niv), niv, y)
             return builder.select(builder.icmp_signed('>', y, iv), iv, y)
 
-        with cgutils.for_range(builder, scalar(8)) as pos:
+        with cgutils.for_range(builder, scalar(9)) as pos:
             row = builder.mul(builder.mul(pos.index, per), llvm_ir.Constant(i64, lanes))
+            arow = builder.mul(pos.index, astride)
             brow = builder.mul(pos.index, bstride)
             with cgutils.for_range(builder, per) as k:
                 lane = builder.mul(k.index, llvm_ir.Constant(i64, lanes))
                 off = builder.add(row, lane)
-                pa, pv, pf = (builder.bitcast(builder.gep(x.data, [off]), vt.as_pointer())
-                              for x, vt in zip(arr[:3], (vacc, v32, v8)))
+                pa = builder.bitcast(builder.gep(arr[0].data, [builder.add(arow, lane)]), vacc.as_pointer())
+                pv, pf = (builder.bitcast(builder.gep(x.data, [off]), vt.as_pointer())
+                          for x, vt in zip(arr[1:3], (v32, v8)))
                 pb = builder.bitcast(builder.gep(arr[3].data, [builder.add(brow, lane)]), v32.as_pointer())
                 x = builder.load(pv, align=4)
                 neg = builder.icmp_signed('<', x, zero)
