@@ -16,10 +16,15 @@ one weight column as a vector: C_out padded to whole 32-byte vectors where that 
 again, the column then added by explicit vector instructions), and each step's LIF update runs on
 them while they are in cache
 (`toolchain.emulator.lif._block_step_int`: the update every other layer runs, in integer lanes on
-int32 state; for du = 4095 with sums below 2**17, `_block_step_memoryless`); spikes (and v, u)
-are written out channels first, as the IR stores them. One-byte input (spikes) is scanned for
+int32 state; for du = 4095 with sums below 2**17, `_block_step_memoryless`, in int32 vector lanes
+`toolchain.emulator.vectors._memoryless_vectors`); spikes (and v, u) are written out channels
+first, as the IR stores them, 8 x 8 at a time. One-byte input (spikes) is scanned for
 events 8 inputs at a time: a zero (with delta: unchanged) 64-bit word holds no event (lava-dl
 PilotNet: 56 to 81 % of the words of each conv layer's input, 77 % of the changes into the first).
+On binary input the sums can instead be gathered per output position (`PullTable`,
+`_conv_lif_pull`): a table row per (tap, group of 4 input channels, code of which fired), summed in
+registers, at a cost that does not depend on the spike rate; `choose_method` picks the cheaper way
+per layer (tables for all five of lava-dl PilotNet's conv layers).
 Clips are shared among the threads, each with its own buffers.
 The effective bias must be below 2**30 in magnitude (the IR's 13-bit mantissas shifted by at most
 bias_exp 7 are far below; `toolchain.emulator.kinds.ConvHandler` takes the im2col path otherwise).
@@ -251,13 +256,15 @@ def _start_clip(b, u, v, fired, has_state, st_u, st_v, st_s, Cs, C_out, L):
 
 @numba.njit(inline="always")
 def _neurons_step(acc, u, v, fired, bias_cl, bias_v, bstride, memoryless, mu, mv, vth_eff, subtract, Cp, Cs, C_out, L,
-                  keep_u, sp, record_v, v_row, u_row):
-    """One step of the layer's neurons on this step's sums acc (channels last, Cp per position; the
-    state u, v, fired: Cs per position, Cs < Cp only in the vector memoryless step, which then
-    skips the whole vectors of padding): the LIF update (memoryless: u = acc << 6, computed only
-    where keep_u), then spikes (and with record_v, v and u) written channels first into sp (and
-    v_row, u_row)."""
+                  b, t, T, has_state, spikes, record_v, v_out, u_out):
+    """Step t of clip b of the layer's neurons on this step's sums acc (channels last, Cp per
+    position; the state u, v, fired: Cs per position, Cs < Cp only in the vector memoryless step,
+    which then skips the whole vectors of padding): the LIF update (memoryless: u = acc << 6,
+    computed only where it is wanted: recorded, or kept as the state after the last step), then
+    spikes (and with record_v, v and u) written channels first into spikes[b, t] (v_out[b, t],
+    u_out[b, t])."""
     n = u.shape[0]
+    keep_u = record_v or (has_state and t == T - 1)
     if memoryless:
         if Cs % STATE_LANES == 0:
             _memoryless_vectors(acc, Cp, v, fired, bias_v, bstride, mv, vth_eff, subtract, L, Cs // STATE_LANES)
@@ -269,8 +276,9 @@ def _neurons_step(acc, u, v, fired, bias_cl, bias_v, bstride, memoryless, mu, mv
                     u[p * Cs + o] = np.int32(acc[p * Cp + o]) * 64
     else:
         _block_step_int(acc, u, v, fired[:n], bias_cl, mu, mv, vth_eff, subtract)
-    _spikes_channels_first(fired, Cs, C_out, L, sp)
+    _spikes_channels_first(fired, Cs, C_out, L, spikes[b, t])
     if record_v:
+        v_row, u_row = v_out[b, t], u_out[b, t]
         for o in range(C_out):
             for p in range(L):
                 v_row[o * L + p] = v[p * Cs + o]
@@ -293,14 +301,14 @@ def _conv_lif(x, xw, delta, wt, vector, ptr, tap, base, C_in, KK, C_out, Cs, L, 
     """x: integer input [B, T, C_in * P] (channels first, P input positions); xw: the whole-word
     prefix of x's bytes as uint64 where x is of a one-byte type (8 inputs tested for zero, or with
     delta unchanged, at once), else empty; wt [C_in * KK, Cp] (Cp >= C_out, `vector`: whole
-    vectors); spikes uint8 0/1 [B, T, C_out * L] (channels first); v_out / u_out the same shape, written with
-    record_v; bias_cl int32 [L * Cs] channels last (Cs state lanes per position, `_neurons_step`),
-    and bias_v the same (bstride Cs) or, where the
-    bias is the same at every position, its first row (bstride 0: read from cache); st_* [B, n] channels first (has_state: the state
-    before step 0, overwritten with the state after the last step). memoryless: u = acc << 6
-    (`_block_step_memoryless`). `workers` parallel work items, each taking every workers-th clip
-    with its own buffers (allocated once: fresh memory per clip costs page faults, which threads
-    serialise on)."""
+    vectors); spikes uint8 0/1 [B, T, C_out * L] (channels first); v_out / u_out the same shape,
+    written with record_v; bias_cl int32 [L * Cs] channels last (Cs state lanes per position,
+    `_neurons_step`), and bias_v the same (bstride Cs) or, where the bias is the same at every
+    position, its first row (bstride 0: read from cache); st_* [B, n] channels first (has_state:
+    the state before step 0, overwritten with the state after the last step). memoryless: u = acc
+    << 6 (`_block_step_memoryless`). `workers` parallel work items, each taking every workers-th
+    clip with its own buffers (allocated once: fresh memory per clip costs page faults, which
+    threads serialise on)."""
     B, T, n_in = x.shape
     xf = x.reshape(-1)
     nw = xw.shape[0] * 8  # bytes covered by whole words
@@ -361,8 +369,7 @@ def _conv_lif(x, xw, delta, wt, vector, ptr, tap, base, C_in, KK, C_out, Cs, L, 
                             else:
                                 _add_column(acc2[base[ee]], wt[c * KK + tap[ee]], ev_v[r])
                 _neurons_step(acc, u, v, fired, bias_cl, bias_v, bstride, memoryless, mu, mv, vth_eff, subtract, Cp,
-                              Cs, C_out, L, record_v or (has_state and t == T - 1), spikes[b, t], record_v,
-                              v_out[b % v_out.shape[0], t % v_out.shape[1]], u_out[b % u_out.shape[0], t % u_out.shape[1]])
+                              Cs, C_out, L, b, t, T, has_state, spikes, record_v, v_out, u_out)
             if has_state:
                 _end_clip(b, u, v, fired, st_u, st_v, st_s, Cs, C_out, L)
 
@@ -385,6 +392,9 @@ def _conv_lif_pull(x, table, dq, G, E, C_in, H, W, Ho, Wo, sh, sw, ph, pw, Hp, W
     nvec = Cp * table.itemsize // VECTOR_BYTES
     R = dq.shape[0]
     zero_row = np.zeros(P, dtype=np.uint8)
+    # codes a grid row at a time, or (no column padding: the rows are contiguous in the grid) a
+    # whole plane at a time
+    span = P if pw == 0 else W
     for w0 in numba.prange(workers):
         acc = np.zeros(n, dtype=table.dtype)
         u = np.zeros(L * Cs, dtype=np.int32)
@@ -395,9 +405,6 @@ def _conv_lif_pull(x, table, dq, G, E, C_in, H, W, Ho, Wo, sh, sw, ph, pw, Hp, W
             _start_clip(b, u, v, fired, has_state, st_u, st_v, st_s, Cs, C_out, L)
             for t in range(T):
                 xr = x[b, t]
-                # codes a grid row at a time, or (no column padding: the rows are contiguous in the
-                # grid) a whole plane at a time
-                span = P if pw == 0 else W
                 for g in range(G):
                     for iy in range(0, H, span // W):
                         c0 = g * TABLE_BITS * P + iy * W  # the group's first channel, from this row
@@ -412,8 +419,7 @@ def _conv_lif_pull(x, table, dq, G, E, C_in, H, W, Ho, Wo, sh, sw, ph, pw, Hp, W
                     for ox in range(Wo):
                         _sum_table_rows(acc, (oy * Wo + ox) * Cp, table, code, oy * sh * Wp + ox * sw, dq, R, E, nvec)
                 _neurons_step(acc, u, v, fired, bias_cl, bias_v, bstride, memoryless, mu, mv, vth_eff, subtract, Cp,
-                              Cs, C_out, L, record_v or (has_state and t == T - 1), spikes[b, t], record_v,
-                              v_out[b % v_out.shape[0], t % v_out.shape[1]], u_out[b % u_out.shape[0], t % u_out.shape[1]])
+                              Cs, C_out, L, b, t, T, has_state, spikes, record_v, v_out, u_out)
             if has_state:
                 _end_clip(b, u, v, fired, st_u, st_v, st_s, Cs, C_out, L)
 
@@ -434,22 +440,28 @@ def bias_fits(bias: np.ndarray) -> bool:
     return float(np.abs(np.asarray(bias)).max(initial=0)) < _BIAS_LIMIT
 
 
-def use_delta(x: np.ndarray) -> bool:
-    """Whether changes are fewer than non-zero inputs, judged on the first clips of x [B, T, n]."""
-    sample = x[: min(4, x.shape[0])]
-    if sample.shape[1] < 2:
-        return False
-    return int(np.count_nonzero(sample[:, 1:] != sample[:, :-1])) < int(np.count_nonzero(sample[:, 1:]))
-
-
-def _sampled_pairs(p: EventConv, x: np.ndarray, delta: bool) -> float:
-    """(tap, output position) pairs per step the event sums would add, judged on the first clips."""
+def _sampled_events(x: np.ndarray, delta: bool) -> np.ndarray:
+    """Where the first clips of x [B, T, n] have an event: a non-zero input, or with delta a change
+    since the step before (at step 0: a non-zero input)."""
     sample = x[: min(4, x.shape[0])]
     ev = sample != 0
     if delta:
         ev[:, 1:] = sample[:, 1:] != sample[:, :-1]
-    per_position = ev.reshape(sample.shape[0] * sample.shape[1], p.in_shape[0], -1).sum(axis=(0, 1))
-    return float(per_position @ np.diff(p.ptr)) / max(1, sample.shape[0] * sample.shape[1])
+    return ev
+
+
+def use_delta(x: np.ndarray) -> bool:
+    """Whether changes are fewer than non-zero inputs, judged on the first clips of x [B, T, n]."""
+    if x.shape[1] < 2:
+        return False
+    return int(np.count_nonzero(_sampled_events(x, True)[:, 1:])) < int(np.count_nonzero(_sampled_events(x, False)[:, 1:]))
+
+
+def _sampled_pairs(p: EventConv, x: np.ndarray, delta: bool) -> float:
+    """(tap, output position) pairs per step the event sums would add, judged on the first clips."""
+    ev = _sampled_events(x, delta)
+    per_position = ev.reshape(ev.shape[0] * ev.shape[1], p.in_shape[0], -1).sum(axis=(0, 1))
+    return float(per_position @ np.diff(p.ptr)) / max(1, ev.shape[0] * ev.shape[1])
 
 
 def choose_method(p: EventConv, x: np.ndarray, binary: bool, delta: bool) -> str:
