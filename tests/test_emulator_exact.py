@@ -2,7 +2,8 @@
 arithmetic on cases chosen to sit at the exactness bounds (rows just below and above
 |x|_1 * max|W| = 2**24), the convolution against int64, and the integer-kernel path (ONNX Runtime
 MatMulInteger) against int64, including 9-bit weights, every output width up to 100, inputs
-outside uint8 (which fall back), and a kernel that saturates (which the self-test must reject)."""
+outside uint8 (which fall back), a kernel that saturates (which the self-test must limit to inputs
+up to 127) or is wrong (which it must reject), and 8-bit inputs split in two on such a kernel."""
 
 import numpy as np
 import pytest
@@ -121,9 +122,10 @@ def test_convolution_equals_int64(case):
     assert np.array_equal(conv_accumulate(prepare_conv(layer, 255, int_kernels=False), x), want)  # float BLAS
 
 
-def test_the_self_test_rejects_a_kernel_that_saturates_int16_pairs(monkeypatch):
+def test_the_self_test_limits_a_kernel_that_saturates_int16_pairs_to_inputs_up_to_127(monkeypatch):
     """MLAS's AVX2 u8 x s8 kernel adds pairs of products in int16 with saturation; a kernel that
-    does so must fail the self-test, so the emulator falls back to float BLAS."""
+    does so at 255 x 127 must fail the full self-test and pass the one up to 127 (pairs of 127 x
+    -128 stay in int16), and a kernel wrong at every input fails both (float BLAS only)."""
     real_run = intmm._Session.run
 
     def saturating(self, x, out=None):
@@ -132,11 +134,50 @@ def test_the_self_test_rejects_a_kernel_that_saturates_int16_pairs(monkeypatch):
             y = np.minimum(y, 32767 * (x.shape[1] // 2))  # what pairwise int16 saturation gives at 255 x 127
         return y
 
-    monkeypatch.setattr(intmm._Session, "run", saturating)
-    intmm._self_test.cache_clear()
+    def wrong(self, x, out=None):
+        return real_run(self, x, out) + 1
+
     try:
-        ok, why = intmm._self_test(-1)
-        assert not ok and "MatMulInteger differs" in why
+        for kernel, limit in ((saturating, 127), (wrong, 0)):
+            monkeypatch.setattr(intmm._Session, "run", kernel)
+            intmm._self_test.cache_clear()
+            got, why = intmm._self_test(-1)
+            assert got == limit and "MatMulInteger differs" in why, why
     finally:
+        monkeypatch.undo()
         intmm._self_test.cache_clear()
-    assert intmm._self_test(-1)[0] == intmm.kernels_exact()
+    assert (intmm._self_test(-1)[0] > 0) == intmm.kernels_exact()
+    monkeypatch.setattr(intmm, "input_limit", lambda: 0)
+    assert intmm.prepare_matmul(np.ones((3, 4), np.int64), 255) is None  # no integer kernel at all
+
+
+@needs_int
+@pytest.mark.parametrize("wlo,whi", [(-128, 128), (-256, 256)])
+def test_inputs_above_the_kernel_limit_run_as_two_exact_products(monkeypatch, wlo, whi):
+    """On a kernel exact only up to 127 (input_limit 127), 8-bit inputs run as 128 * (x >> 7) +
+    (x & 127): no input above 127 reaches the kernel, and the sums equal int64 for int8 and 9-bit
+    weights, graded and binary input, at the largest |sum|."""
+    real_run = intmm._Session.run
+    seen = []
+
+    def recording(self, x, out=None):
+        seen.append(int(x.max(initial=0)))
+        return real_run(self, x, out)
+
+    monkeypatch.setattr(intmm, "input_limit", lambda: 127)
+    monkeypatch.setattr(intmm._Session, "run", recording)
+    rng = np.random.default_rng(5)
+    w = rng.integers(wlo, whi, size=(37, 900))
+    w[0] = whi - 1
+    x = rng.integers(0, 256, size=(11, 900))
+    x[0] = 255
+    p = prepare(w, 0, 255)
+    assert p.int_mm is not None
+    assert np.array_equal(accumulate(p, x), x @ w.T)
+    assert max(seen) == 127 and len(seen) == 2 * len(p.int_mm.parts)  # each weight part, on both halves
+    seen.clear()
+    s = rng.random((5, 900)) < 0.3
+    assert np.array_equal(accumulate(prepare(w, 0, 1), s), s.astype(np.int64) @ w.T)
+    assert max(seen) == 1 and len(seen) == len(p.int_mm.parts)  # spikes: one product per part
+
+

@@ -82,9 +82,12 @@ def prepare(weight: np.ndarray, weight_exp: int, max_input: int, *, int_kernels:
 
 def shift(acc: np.ndarray, weight_exp: int) -> np.ndarray:
     """acc << weight_exp as Lava applies it (a negative exponent: floor(acc / 2**-weight_exp)),
-    float64 exact integers; int32 sums with weight_exp 0 stay as they are."""
+    float64 exact integers; int32 sums stay int32 with weight_exp <= 0 (the arithmetic right
+    shift is that floor)."""
     if weight_exp == 0:
         return acc if acc.dtype in (np.int32, np.float64) else acc.astype(np.float64)
+    if weight_exp < 0 and acc.dtype == np.int32:
+        return np.right_shift(acc, -weight_exp)
     acc = acc.astype(np.float64, copy=False)
     if weight_exp > 0:
         return acc * float(2 ** weight_exp)
@@ -93,7 +96,7 @@ def shift(acc: np.ndarray, weight_exp: int) -> np.ndarray:
 
 def accumulate(p: PreparedDense, s: np.ndarray) -> np.ndarray:
     """Activations a = (W @ s) << weight_exp for inputs s [M, n_in]: exact integers [M, n_out],
-    int32 (integer kernels, weight_exp 0) or float64.
+    int32 (integer kernels, weight_exp <= 0) or float64.
 
     A negative weight_exp is Lava's arithmetic right shift of the sum: floor(acc / 2**-weight_exp).
     """

@@ -33,7 +33,6 @@ bias_exp 7 are far below; `toolchain.emulator.kinds.ConvHandler` takes the im2co
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 # Lava's runtime before numba's parallel runtime (see toolchain.emulator.lif)
 import lava.magma.runtime.message_infrastructure.multiprocessing  # noqa: F401
@@ -58,24 +57,10 @@ from toolchain.emulator.vectors import (
     _memoryless_vectors,
     _spikes_channels_first,
     _sum_table_rows,
+    drop_stale_kernels,
 )
 
-
-def _drop_stale_kernels() -> None:
-    """Remove this module's numba cache where lif.py or vectors.py changed after it was written:
-    numba keys a cached kernel on its own file only, so the inlined functions of those files would
-    otherwise stay at their old code (an upgrade, or an edit, of one of them alone)."""
-    here = Path(__file__)
-    newest = max((here.parent / f).stat().st_mtime for f in ("lif.py", "vectors.py"))
-    for f in (here.parent / "__pycache__").glob(f"{here.stem}.*.nb[ic]"):
-        try:
-            if f.stat().st_mtime < newest:
-                f.unlink()
-        except OSError:  # another process removed it first, or a read-only install: numba recompiles
-            pass
-
-
-_drop_stale_kernels()
+drop_stale_kernels(__file__, ("lif.py", "vectors.py"))
 
 I16_EXACT = 2 ** 15
 TABLE_BITS = 4  # input channels per code of the gathered (pull) sums: tables of 16 rows per (tap, group)

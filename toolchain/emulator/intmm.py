@@ -8,10 +8,14 @@ int8 weight part P every partial sum is bounded by
     bound = max_row sum_k |P[row, k]| * max_x
 and `prepare_matmul` returns None (the caller then uses float BLAS) unless it is below 2**31.
 One hazard is not arithmetic: on x86 CPUs without AVX-512 VNNI or AMX, MLAS's u8 x s8 kernel adds
-pairs of products in int16 with saturation (vpmaddubsw), which is not exact for 255 x 127 pairs.
-So the kernels are used only after `kernels_exact()` has run them, in this process, on operands
-that saturate such pairs and on random operands, and found every result equal to int64 numpy;
-on a machine where it fails, every layer takes the float BLAS path (`toolchain.emulator.dense`).
+pairs of products in int16 with saturation (vpmaddubsw), which is not exact for 255 x 127 pairs,
+but is for activations up to 127: |x0 w0 + x1 w1| <= 2 * 127 * 128 = 32512 <= 32767. So the
+kernels are used only after a self-test has run them, in this process, and found every result
+equal to int64 numpy, and `input_limit()` is the largest activation they were found exact for:
+255 (operands that saturate such pairs pass too), 127 (only operands up to 127 pass: an input
+above 127 is then split as x = 128 * (x >> 7) + (x & 127), two exact products joined in int32,
+exact under the same bound), or 0 (neither: every layer takes the float BLAS path,
+`toolchain.emulator.dense`).
 The self-test also covers every output width up to 80 (see _PAD: the kernel had a bug there).
 ConvInteger is not used: in onnxruntime 1.23 it returned wrong sums on 18 of 150 random small
 convolutions (uint8 x uint8, no zero point) and, with a weight zero point, on lava-dl PilotNet's
@@ -136,17 +140,36 @@ class IntMatMul:
             wt[:, :self.n_out] = p.T
             self.parts.append((scale, _Session(_matmul_model(wt), threads)))
         self.scratch = Scratch()
+        self.scratch_high = Scratch()
 
-    def padded(self, s: np.ndarray) -> np.ndarray | None:
-        """The sums int32 [M, width]: columns n_out.. are zeros (the padding, see _PAD)."""
-        x = as_u8(s)
-        if x is None:
-            return None
-        x = np.ascontiguousarray(x)
+    def _products(self, x: np.ndarray) -> np.ndarray:
+        """W @ x for contiguous uint8 x whose values the kernels are exact for: int32 [M, width]."""
         if len(self.parts) == 1:
             return self.parts[0][1].run(x, self.scratch.get((x.shape[0], self.width)))
         # 9-bit weights; |acc| <= the layer's bound < 2**31
         return sum(scale * sess.run(x).astype(np.int64) for scale, sess in self.parts).astype(np.int32)
+
+    def padded(self, s: np.ndarray) -> np.ndarray | None:
+        """The sums int32 [M, width]: columns n_out.. are zeros (the padding, see _PAD)."""
+        binary = np.asarray(s).dtype == np.bool_
+        x = as_u8(s)
+        if x is None:
+            return None
+        x = np.ascontiguousarray(x)
+        limit = input_limit()
+        if limit == 0:
+            return None
+        if binary or limit >= 255 or not x.size or int(x.max()) <= limit:
+            return self._products(x)
+        # inputs above 127 on a kernel exact only up to 127 (module docstring): W @ x =
+        # 128 * W @ (x >> 7) + W @ (x & 127); |each term| and the sum <= the layer's bound < 2**31
+        low, top = self._products(x & np.uint8(127)), x >> np.uint8(7)
+        if len(self.parts) == 1:  # the one-product result lives in `scratch`: the high part needs its own
+            high = self.parts[0][1].run(top, self.scratch_high.get(low.shape))
+        else:
+            high = sum(scale * sess.run(top).astype(np.int64) for scale, sess in self.parts).astype(np.int32)
+        np.multiply(high, 128, out=high)
+        return np.add(low, high, out=low)
 
     def __call__(self, s: np.ndarray) -> np.ndarray | None:
         acc = self.padded(s)
@@ -159,7 +182,7 @@ def prepare_matmul(weight: np.ndarray, max_input: int) -> IntMatMul | None:
     """The integer product for W [n_out, n_in] and inputs in [0, max_input], or None where it is
     not exact (inputs above 255, a partial sum that could leave int32) or not available."""
     weight = np.asarray(weight, dtype=np.int64)
-    if weight.ndim != 2 or max_input > 255 or not kernels_exact():
+    if weight.ndim != 2 or max_input > 255 or input_limit() == 0:
         return None
     parts = _split9(weight)
     if any(int(np.abs(p).sum(axis=1).max(initial=0)) * max_input >= I32_EXACT for _, p in parts):
@@ -167,27 +190,53 @@ def prepare_matmul(weight: np.ndarray, max_input: int) -> IntMatMul | None:
     return IntMatMul(weight, parts)
 
 
+def _cases(top: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Operands x uint8 [M, K] in [0, top], w [K, N] int8: pairs of top x 127 and top x -128 products
+    (at top 255 they leave int16), random operands of many shapes, and every output width up to 80
+    (ORT 1.23 got widths 17-31 and 65-79 wrong before padding)."""
+    rng = np.random.default_rng(12345)
+    cases = []
+    for m, k, n in ((1, 64, 16), (37, 300, 17), (130, 1031, 70)):
+        cases.append((np.full((m, k), top, np.uint8), np.where(np.arange(n) % 2, 127, -128)[None, :].repeat(k, 0)))
+        cases.append((rng.integers(0, top + 1, (m, k)).astype(np.uint8), rng.integers(-128, 128, (k, n))))
+    for n in range(1, 81):
+        k = int(rng.integers(1, 200))
+        cases.append((rng.integers(0, top + 1, (int(rng.integers(32, 70)), k)).astype(np.uint8),
+                      rng.integers(-128, 128, (k, n))))
+    return cases
+
+
+def _differs(top: int) -> str | None:
+    """The first case (of `_cases(top)`) where MatMulInteger differs from int64, or None."""
+    for x, w in _cases(top):
+        mm = IntMatMul(w.T, [(1, w.T)])
+        if not np.array_equal(mm._products(x), _reference(x, w, mm.width)):
+            return f"{x.shape[0]}x{x.shape[1]}x{w.shape[1]}"
+    return None
+
+
+def _reference(x: np.ndarray, w: np.ndarray, width: int) -> np.ndarray:
+    """x @ w in int64, padded with zero columns to `width` (the kernel's padded result)."""
+    out = np.zeros((x.shape[0], width), np.int64)
+    out[:, :w.shape[1]] = x.astype(np.int64) @ w.astype(np.int64)
+    return out
+
+
 @functools.lru_cache(maxsize=None)
-def _self_test(pid: int) -> tuple[bool, str]:
+def _self_test(pid: int) -> tuple[int, str]:
+    """(input_limit, why) for this process (module docstring): 255, 127 or 0."""
     try:
-        rng = np.random.default_rng(12345)
-        cases = []
-        # pairs of 255 x 127 (and x -128) products: 64770 leaves int16; random operands of many shapes
-        for m, k, n in ((1, 64, 16), (37, 300, 17), (130, 1031, 70)):
-            cases.append((np.full((m, k), 255, np.uint8), np.where(np.arange(n) % 2, 127, -128)[None, :].repeat(k, 0)))
-            cases.append((rng.integers(0, 256, (m, k)).astype(np.uint8), rng.integers(-128, 128, (k, n))))
-        # every output width up to 80 (ORT 1.23 got widths 17-31 and 65-79 wrong before padding)
-        for n in range(1, 81):
-            k = int(rng.integers(1, 200))
-            cases.append((rng.integers(0, 256, (int(rng.integers(32, 70)), k)).astype(np.uint8),
-                          rng.integers(-128, 128, (k, n))))
-        for x, w in cases:
-            mm = IntMatMul(w.T, [(1, w.T)])
-            if not np.array_equal(mm(x), x.astype(np.int64) @ w.astype(np.int64)):
-                return False, f"MatMulInteger differs from int64 on a {x.shape[0]}x{x.shape[1]}x{w.shape[1]} case"
-        return True, "ONNX Runtime MatMulInteger reproduces int64 on this CPU"
+        bad = _differs(255)
+        if bad is None:
+            return 255, "ONNX Runtime MatMulInteger reproduces int64 on this CPU"
+        why = f"MatMulInteger differs from int64 on a {bad} case with inputs up to 255"
+        bad_low = _differs(127)
+        if bad_low is None:
+            return 127, (f"{why} (u8 x s8 pairs saturate int16 on this CPU) but reproduces int64 with inputs up to "
+                         "127: inputs above 127 run as two products, 128 * (x >> 7) + (x & 127)")
+        return 0, f"{why}, and on a {bad_low} case with inputs up to 127"
     except Exception as e:  # noqa: BLE001 - any failure means: use float BLAS
-        return False, f"ONNX Runtime integer kernels unavailable: {type(e).__name__}: {e}"
+        return 0, f"ONNX Runtime integer kernels unavailable: {type(e).__name__}: {e}"
 
 
 def _switched_off() -> bool:
@@ -195,15 +244,21 @@ def _switched_off() -> bool:
     return os.environ.get("NEURODEPLOY_INT_KERNELS", "1") == "0"
 
 
+def input_limit() -> int:
+    """The largest activation the integer kernels are exact for in this process (255, 127), or 0
+    where they are off or failed their self-test (module docstring)."""
+    return 0 if _switched_off() else _self_test(os.getpid())[0]
+
+
 def kernels_exact() -> bool:
-    """Whether the integer kernels are on and reproduce int64 results in this process (see module
-    docstring)."""
-    return not _switched_off() and _self_test(os.getpid())[0]
+    """Whether the integer kernels are on and reproduce int64 results in this process, for some
+    input range (`input_limit`)."""
+    return input_limit() > 0
 
 
 def kernels_status() -> str:
     """One line for reports: which exact product the emulator uses here, and why."""
     if _switched_off():
         return "float BLAS (NEURODEPLOY_INT_KERNELS=0)"
-    ok, why = _self_test(os.getpid())
-    return ("int8 ONNX Runtime: " if ok else "float BLAS: ") + why
+    limit, why = _self_test(os.getpid())
+    return ("int8 ONNX Runtime: " if limit else "float BLAS: ") + why

@@ -27,7 +27,10 @@ import numba
 import numpy as np
 
 from toolchain.emulator.buffers import touched
+from toolchain.emulator.vectors import STATE_LANES, _lif_vectors, drop_stale_kernels
 from toolchain.ir import limits as L
+
+drop_stale_kernels(__file__, ("vectors.py",))
 
 _I32 = 2.0 ** 31
 _U = float(L.STATE_MAX)
@@ -164,6 +167,21 @@ def _block_step_tracked(row, scale, u, v, s_prev, sp, b, u_mult, v_mult, vth_eff
         s_prev[j] = 1.0 if fired else 0.0
 
 
+@numba.njit(inline="always")
+def _work_items(spikes):
+    """(work items, blocks per clip, neurons) of the per-layer kernels for spikes [B, T, n]."""
+    n = spikes.shape[2]
+    per_row = (n + _BLOCK - 1) // _BLOCK
+    return spikes.shape[0] * per_row, per_row, n
+
+
+@numba.njit(inline="always")
+def _work_item(item, per_row, n):
+    """Work item `item` of the per-layer kernels: (clip, first neuron, end neuron), blocks of _BLOCK."""
+    lo = (item % per_row) * _BLOCK
+    return item // per_row, lo, min(lo + _BLOCK, n)
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _kernel(a, mode, T, u_mult, v_mult, vth_eff, bias, subtract, record_v, track, spikes, v_out, u_out, stats,
             has_state, st_u, st_v, st_s):
@@ -175,13 +193,9 @@ def _kernel(a, mode, T, u_mult, v_mult, vth_eff, bias, subtract, record_v, track
     track). With has_state, st_u / st_v / st_s [B, n] hold the state before step 0 (u, v, last
     step's spikes) and are overwritten with the state after the last step; without, every clip
     starts at rest and they are not touched."""
-    B = spikes.shape[0]
-    n = spikes.shape[2]
-    per_row = (n + _BLOCK - 1) // _BLOCK
-    for item in numba.prange(B * per_row):
-        c = item // per_row
-        lo = (item % per_row) * _BLOCK
-        hi = min(lo + _BLOCK, n)
+    items, per_row, n = _work_items(spikes)
+    for item in numba.prange(items):
+        c, lo, hi = _work_item(item, per_row, n)
         w = hi - lo
         if has_state:
             u = st_u[c, lo:hi].copy()
@@ -211,6 +225,65 @@ def _kernel(a, mode, T, u_mult, v_mult, vth_eff, bias, subtract, record_v, track
             st_u[c, lo:hi] = u
             st_v[c, lo:hi] = v
             st_s[c, lo:hi] = s_prev
+
+
+@numba.njit(inline="always")
+def _int_step(row, u, v, fired, b, nvec, mu, mv, vth_eff, subtract):
+    """One step of a block (int32 row / u / v / b, 0/1 bytes fired): whole vectors, then the tail."""
+    _lif_vectors(row, u, v, fired, b, nvec, mu, mv, vth_eff, subtract)
+    for j in range(nvec * STATE_LANES, u.shape[0]):
+        uu, vv, f = _update_int(np.int64(u[j]), np.int64(v[j]), np.int64(fired[j]), np.int64(row[j]), mu, mv,
+                                vth_eff, np.int64(b[j]), subtract)
+        u[j] = uu
+        v[j] = vv
+        fired[j] = f
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _kernel_int(a, mode, T, mu, mv, vth_eff, bias, subtract, record_v, spikes, v_out, u_out, has_state, st_u, st_v,
+                st_s):
+    """`_kernel` (no range statistics) in int32 vector lanes (`vectors._lif_vectors`; the same
+    integers as `_update_int`): a int32 [B, T or 1, n], bias int32 [1 or B, n] (|b| < 2**30),
+    spikes as 0/1 bytes [B, T, n]; u, v, state as in `_kernel` (float64 exact integers)."""
+    items, per_row, n = _work_items(spikes)
+    for item in numba.prange(items):
+        c, lo, hi = _work_item(item, per_row, n)
+        w = hi - lo
+        nvec = w // STATE_LANES
+        u = np.zeros(w, np.int32)
+        v = np.zeros(w, np.int32)
+        fired = np.zeros(w, np.uint8)
+        if has_state:
+            for j in range(w):
+                u[j] = np.int32(st_u[c, lo + j])
+                v[j] = np.int32(st_v[c, lo + j])
+                fired[j] = np.uint8(st_s[c, lo + j])
+        b = bias[c if bias.shape[0] > 1 else 0, lo:hi]
+        quiet = np.zeros(w, np.int32)  # the input after the first step of a `ONCE` layer
+        for t in range(T):
+            if mode == ONCE and t > 0:
+                _int_step(quiet, u, v, fired, b, nvec, mu, mv, vth_eff, subtract)
+            else:
+                _int_step(a[c, t if mode == PER_STEP else 0, lo:hi], u, v, fired, b, nvec, mu, mv, vth_eff, subtract)
+            spikes[c, t, lo:hi] = fired
+            if record_v:
+                for j in range(w):
+                    v_out[c, t, lo + j] = v[j]
+                    u_out[c, t, lo + j] = u[j]
+        if has_state:
+            for j in range(w):
+                st_u[c, lo + j] = u[j]
+                st_v[c, lo + j] = v[j]
+                st_s[c, lo + j] = fired[j]
+
+
+def _as_int32(x: np.ndarray, limit: int = 2 ** 31) -> np.ndarray | None:
+    """Exact integers x (int32 or float64) as contiguous int32, or None where some |x| >= limit."""
+    if x.dtype == np.int32 and limit >= 2 ** 31:
+        return np.ascontiguousarray(x)
+    if x.size and float(np.abs(x).max()) >= limit:
+        return None
+    return np.ascontiguousarray(x, dtype=np.int32)
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -330,8 +403,14 @@ def lif_layer(a: np.ndarray, num_steps: int, *, du: int, dv: int, vth: int, bias
     bias2 = np.asarray(bias, dtype=np.float64)
     bias2 = np.ascontiguousarray(bias2.reshape(1, n) if bias2.ndim == 1 else np.broadcast_to(bias2, (B, n)))
     st = _state_arrays(state, (B, n)) if state is not None else (np.zeros((1, 1)),) * 3
-    _kernel(a3, mode, num_steps, *_decays(du, dv, vth), bias2, reset == "subtract", record_v, track, spikes,
-            v_out, u_out, peaks, state is not None, *st)
+    a32 = None if track else _as_int32(a3)
+    b32 = None if a32 is None else _as_int32(bias2, 2 ** 30)
+    if b32 is not None:  # int32 lanes: every activation an int32 (Lava's accumulator), |bias| < 2**30
+        _kernel_int(a32, mode, num_steps, *int_decays(du, dv, vth), b32, reset == "subtract", record_v,
+                    spikes.view(np.uint8), v_out, u_out, state is not None, *st)
+    else:
+        _kernel(a3, mode, num_steps, *_decays(du, dv, vth), bias2, reset == "subtract", record_v, track, spikes,
+                v_out, u_out, peaks, state is not None, *st)
     if track:
         _merge_stats(stats, peaks)
     _store_state(state, st, (B, n))

@@ -9,16 +9,34 @@ tests/test_emulator_vectors.py hold each against the scalar numba code it replac
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numba
 import numpy as np
 from llvmlite import ir as llvm_ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-from toolchain.emulator.lif import _IV
+from toolchain.ir import limits as L
 
 VECTOR_BYTES = 32  # one AVX2 register: 16 int16 or 8 int32 sums per vector add
 STATE_LANES = VECTOR_BYTES // 4  # int32 state lanes per vector
+_IU, _IV = int(L.STATE_MAX), int(L.V_LIMIT)  # u wraps above _IU (and at or below -_IU), |v| <= _IV
+
+
+def drop_stale_kernels(module_file: str, inlined: tuple[str, ...]) -> None:
+    """Remove the numba cache of the module at `module_file` where one of the files `inlined` (in
+    its folder) changed after it was written: numba keys a cached kernel on its own file only, so
+    the inlined functions and intrinsics of those files would otherwise stay at their old code (an
+    upgrade, or an edit, of one of them alone)."""
+    here = Path(module_file)
+    newest = max((here.parent / f).stat().st_mtime for f in inlined)
+    for f in (here.parent / "__pycache__").glob(f"{here.stem}.*.nb[ic]"):
+        try:
+            if f.stat().st_mtime < newest:
+                f.unlink()
+        except OSError:  # another process removed it first, or a read-only install: numba recompiles
+            pass
 
 
 @intrinsic
@@ -113,6 +131,53 @@ def _spikes_channels_first(fired, Cp, C_out, L, sp):
             sp[o * L + p] = fired[p * Cp + o]
 
 
+class _Lanes:
+    """int32 vector arithmetic of the LIF step (STATE_LANES lanes) for one intrinsic's codegen."""
+
+    def __init__(self, builder):
+        self.b = builder
+        self.i32 = llvm_ir.IntType(32)
+        self.v32 = llvm_ir.VectorType(self.i32, STATE_LANES)
+        self.v64 = llvm_ir.VectorType(llvm_ir.IntType(64), STATE_LANES)
+        self.v8 = llvm_ir.VectorType(llvm_ir.IntType(8), STATE_LANES)
+        self.zero, self.iv, self.niv = self.const(0), self.const(_IV), self.const(-_IV)
+
+    def splat(self, x):
+        vec = cgutils.get_null_value(self.v32)
+        for i in range(STATE_LANES):
+            vec = self.b.insert_element(vec, x, llvm_ir.Constant(self.i32, i))
+        return vec
+
+    def const(self, c, ty=None):
+        return llvm_ir.Constant(ty or self.v32, [c] * STATE_LANES)
+
+    def clamp(self, y):
+        """y clipped to +-(2**23 - 1), in y's lane type (int32 or int64)."""
+        lo, hi = (self.niv, self.iv) if y.type == self.v32 else (self.const(-_IV, self.v64), self.const(_IV, self.v64))
+        y = self.b.select(self.b.icmp_signed('<', y, lo), lo, y)
+        return self.b.select(self.b.icmp_signed('>', y, hi), hi, y)
+
+    def decay(self, x, m):
+        """trunc(x * m / 4096) for |x| < 2**31, 0 <= m <= 4095 (m = 4096: |x| < 2**23): |x| * m split as
+        (|x| >> 12) * m + ((|x| & 4095) * m >> 12), each below 2**31, with x's sign."""
+        b = self.b
+        neg = b.icmp_signed('<', x, self.zero)
+        ax = b.select(neg, b.sub(self.zero, x), x)
+        q = b.add(b.mul(b.lshr(ax, self.const(12)), m), b.lshr(b.mul(b.and_(ax, self.const(4095)), m), self.const(12)))
+        return b.select(neg, b.sub(self.zero, q), q)
+
+    def reset(self, vv, fired_prev, vth, sub):
+        """The reset of `lif._v_step_int` on v before reset `vv` (int32, clamped): (v after reset,
+        fired as 0/1 bytes). subtract: v - s[t-1] * vth, then fired = v > vth; zero reset:
+        fired = v > vth, then v = 0 where fired."""
+        b = self.b
+        vs = self.clamp(b.sub(vv, b.mul(b.zext(fired_prev, self.v32), vth)))
+        fired_sub = b.icmp_signed('>', vs, vth)
+        fired_zero = b.icmp_signed('>', vv, vth)
+        return (b.select(sub, vs, b.select(fired_zero, self.zero, vv)),
+                b.zext(b.select(sub, fired_sub, fired_zero), self.v8))
+
+
 @intrinsic
 def _memoryless_vectors(typingctx, acc, acc_stride, v, fired, b, bstride, mv, vth_eff, subtract, positions,
                         per_position):
@@ -131,33 +196,18 @@ def _memoryless_vectors(typingctx, acc, acc_stride, v, fired, b, bstride, mv, vt
     def codegen(context, builder, signature, args):
         ta, _, tv, tf, tb = signature.args[:5]
         arr = [context.make_array(t)(context, builder, a) for t, a in zip((ta, tv, tf, tb), (args[0],) + tuple(args[2:5]))]
-        i32, i64 = llvm_ir.IntType(32), llvm_ir.IntType(64)
-        lanes = STATE_LANES
-        v32 = llvm_ir.VectorType(i32, lanes)
+        i64 = llvm_ir.IntType(64)
+        ln = _Lanes(builder)
+        lanes, v32 = STATE_LANES, ln.v32
         vacc = llvm_ir.VectorType(context.get_value_type(ta.dtype), lanes)
-        v8 = llvm_ir.VectorType(llvm_ir.IntType(8), lanes)
 
         def scalar(k, ty=types.int64):
             return context.cast(builder, args[k], signature.args[k], ty)
 
-        def splat(x):
-            vec = cgutils.get_null_value(v32)
-            for i in range(lanes):
-                vec = builder.insert_element(vec, x, llvm_ir.Constant(i32, i))
-            return vec
-
-        def const(c):
-            return llvm_ir.Constant(v32, [c] * lanes)
-
-        mv = splat(builder.trunc(scalar(6), i32))
-        vth = splat(builder.trunc(scalar(7), i32))
+        mv = ln.splat(builder.trunc(scalar(6), ln.i32))
+        vth = ln.splat(builder.trunc(scalar(7), ln.i32))
         sub = scalar(8, types.boolean)
         astride, bstride, per = scalar(1), scalar(5), scalar(10)
-        zero, iv, niv = const(0), const(_IV), const(-_IV)
-
-        def clamp(y):
-            y = builder.select(builder.icmp_signed('<', y, niv), niv, y)
-            return builder.select(builder.icmp_signed('>', y, iv), iv, y)
 
         with cgutils.for_range(builder, scalar(9)) as pos:
             row = builder.mul(builder.mul(pos.index, per), llvm_ir.Constant(i64, lanes))
@@ -168,23 +218,59 @@ def _memoryless_vectors(typingctx, acc, acc_stride, v, fired, b, bstride, mv, vt
                 off = builder.add(row, lane)
                 pa = builder.bitcast(builder.gep(arr[0].data, [builder.add(arow, lane)]), vacc.as_pointer())
                 pv, pf = (builder.bitcast(builder.gep(x.data, [off]), vt.as_pointer())
-                          for x, vt in zip(arr[1:3], (v32, v8)))
+                          for x, vt in zip(arr[1:3], (v32, ln.v8)))
                 pb = builder.bitcast(builder.gep(arr[3].data, [builder.add(brow, lane)]), v32.as_pointer())
-                x = builder.load(pv, align=4)
-                neg = builder.icmp_signed('<', x, zero)
-                ax = builder.select(neg, builder.sub(zero, x), x)
-                q = builder.add(builder.mul(builder.lshr(ax, const(12)), mv),
-                                builder.lshr(builder.mul(builder.and_(ax, const(4095)), mv), const(12)))
                 a = builder.load(pa, align=ta.dtype.bitwidth // 8)
                 a = builder.sext(a, v32) if ta.dtype.bitwidth < 32 else a
-                vv = clamp(builder.add(builder.add(builder.select(neg, builder.sub(zero, q), q), builder.shl(a, const(6))),
-                                       builder.load(pb, align=4)))
-                # subtract: v - s[t-1] * vth, then fired = v > vth; zero reset: fired = v > vth, then v = 0 where fired
-                vs = clamp(builder.sub(vv, builder.mul(builder.zext(builder.load(pf, align=1), v32), vth)))
-                fired_sub = builder.icmp_signed('>', vs, vth)
-                fired_zero = builder.icmp_signed('>', vv, vth)
-                builder.store(builder.select(sub, vs, builder.select(fired_zero, zero, vv)), pv, align=4)
-                builder.store(builder.zext(builder.select(sub, fired_sub, fired_zero), v8), pf, align=1)
+                vv = ln.clamp(builder.add(builder.add(ln.decay(builder.load(pv, align=4), mv), builder.shl(a, ln.const(6))),
+                                          builder.load(pb, align=4)))
+                vv, f = ln.reset(vv, builder.load(pf, align=1), vth, sub)
+                builder.store(vv, pv, align=4)
+                builder.store(f, pf, align=1)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def _lif_vectors(typingctx, acc, u, v, fired, b, nvec, mu, mv, vth_eff, subtract):
+    """`lif._update_int` (one step of PyLifModelBitAcc) on the first nvec * STATE_LANES neurons of
+    1-D contiguous int32 arrays: acc (the step's sums, any int32), u, v (the state, updated),
+    b (effective bias, |b| < 2**30) and fired (0/1 bytes: the last step's spikes on entry, this
+    step's on return); mu = 4095 - du, mv = 4096 - dv; vth_eff < 2**24.
+
+    The same integers as the int64 scalar step: trunc(u * mu / 4096) by `_Lanes.decay` (|u| < 2**31:
+    u is an int32 after its one-step 24-bit wrap), x = that + (acc << 6) with int32's wrap (Lava's
+    int32 sum: LLVM's add and shift wrap), the 24-bit wrap of x, and v = decay(v) + u + b summed and
+    clamped in int64 lanes (|u| may exceed 2**23 there)."""
+    sig = types.void(acc, u, v, fired, b, nvec, mu, mv, vth_eff, subtract)
+
+    def codegen(context, builder, signature, args):
+        arr = [context.make_array(t)(context, builder, a) for t, a in zip(signature.args[:5], args[:5])]
+        ln = _Lanes(builder)
+        i64 = llvm_ir.IntType(64)
+
+        def scalar(k, ty=types.int64):
+            return context.cast(builder, args[k], signature.args[k], ty)
+
+        mu, mv = (ln.splat(builder.trunc(scalar(k), ln.i32)) for k in (6, 7))
+        vth = ln.splat(builder.trunc(scalar(8), ln.i32))
+        sub = scalar(9, types.boolean)
+        span, half = ln.const(2 * _IU), ln.const(_IU)
+        with cgutils.for_range(builder, scalar(5)) as k:
+            off = builder.mul(k.index, llvm_ir.Constant(i64, STATE_LANES))
+            pa, pu, pv, pf, pb = (builder.bitcast(builder.gep(x.data, [off]), vt.as_pointer())
+                                  for x, vt in zip(arr, (ln.v32, ln.v32, ln.v32, ln.v8, ln.v32)))
+            x = builder.add(ln.decay(builder.load(pu, align=4), mu), builder.shl(builder.load(pa, align=4), ln.const(6)))
+            uu = builder.select(builder.icmp_signed('>', x, half), builder.sub(x, span),
+                                builder.select(builder.icmp_signed('<=', x, builder.sub(ln.zero, half)),
+                                               builder.add(x, span), x))
+            y = builder.add(builder.add(builder.sext(ln.decay(builder.load(pv, align=4), mv), ln.v64),
+                                        builder.sext(uu, ln.v64)), builder.sext(builder.load(pb, align=4), ln.v64))
+            vv, f = ln.reset(builder.trunc(ln.clamp(y), ln.v32), builder.load(pf, align=1), vth, sub)
+            builder.store(uu, pu, align=4)
+            builder.store(vv, pv, align=4)
+            builder.store(f, pf, align=1)
         return context.get_dummy_value()
 
     return sig, codegen
