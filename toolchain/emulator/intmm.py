@@ -142,10 +142,11 @@ class IntMatMul:
         self.scratch = Scratch()
         self.scratch_high = Scratch()
 
-    def _products(self, x: np.ndarray) -> np.ndarray:
-        """W @ x for contiguous uint8 x whose values the kernels are exact for: int32 [M, width]."""
+    def _products(self, x: np.ndarray, scratch: Scratch | None = None) -> np.ndarray:
+        """W @ x for contiguous uint8 x whose values the kernels are exact for: int32 [M, width]
+        (one weight part: written into `scratch`, default `self.scratch`)."""
         if len(self.parts) == 1:
-            return self.parts[0][1].run(x, self.scratch.get((x.shape[0], self.width)))
+            return self.parts[0][1].run(x, (scratch or self.scratch).get((x.shape[0], self.width)))
         # 9-bit weights; |acc| <= the layer's bound < 2**31
         return sum(scale * sess.run(x).astype(np.int64) for scale, sess in self.parts).astype(np.int32)
 
@@ -163,11 +164,8 @@ class IntMatMul:
             return self._products(x)
         # inputs above 127 on a kernel exact only up to 127 (module docstring): W @ x =
         # 128 * W @ (x >> 7) + W @ (x & 127); |each term| and the sum <= the layer's bound < 2**31
-        low, top = self._products(x & np.uint8(127)), x >> np.uint8(7)
-        if len(self.parts) == 1:  # the one-product result lives in `scratch`: the high part needs its own
-            high = self.parts[0][1].run(top, self.scratch_high.get(low.shape))
-        else:
-            high = sum(scale * sess.run(top).astype(np.int64) for scale, sess in self.parts).astype(np.int32)
+        low = self._products(x & np.uint8(127))
+        high = self._products(x >> np.uint8(7), self.scratch_high)  # not in `scratch`, which holds `low`
         np.multiply(high, 128, out=high)
         return np.add(low, high, out=low)
 

@@ -278,7 +278,7 @@ def _kernel_int(a, mode, T, mu, mv, vth_eff, bias, subtract, record_v, spikes, v
 
 
 def _as_int32(x: np.ndarray, limit: int = 2 ** 31) -> np.ndarray | None:
-    """Exact integers x (int32 or float64) as contiguous int32, or None where some |x| >= limit."""
+    """Exact integers x (any integer or float dtype) as contiguous int32, or None where some |x| >= limit."""
     if x.dtype == np.int32 and limit >= 2 ** 31:
         return np.ascontiguousarray(x)
     if x.size and float(np.abs(x).max()) >= limit:
@@ -393,7 +393,6 @@ def lif_layer(a: np.ndarray, num_steps: int, *, du: int, dv: int, vth: int, bias
     per_step = a.ndim == 3
     B, n = (a.shape[0], a.shape[2]) if per_step else a.shape
     a3 = a if per_step else a.reshape(B, 1, n)
-    a3 = np.ascontiguousarray(a3 if a3.dtype in (np.int32, np.float64) else a3.astype(np.float64))
     mode = PER_STEP if per_step else (ONCE if once else EVERY_STEP)
     spikes = _spike_buffer(out, (B, num_steps, n))
     v_out = touched((B, num_steps, n) if record_v else (1, 1, 1))
@@ -409,6 +408,7 @@ def lif_layer(a: np.ndarray, num_steps: int, *, du: int, dv: int, vth: int, bias
         _kernel_int(a32, mode, num_steps, *int_decays(du, dv, vth), b32, reset == "subtract", record_v,
                     spikes.view(np.uint8), v_out, u_out, state is not None, *st)
     else:
+        a3 = np.ascontiguousarray(a3 if a3.dtype in (np.int32, np.float64) else a3.astype(np.float64))
         _kernel(a3, mode, num_steps, *_decays(du, dv, vth), bias2, reset == "subtract", record_v, track, spikes,
                 v_out, u_out, peaks, state is not None, *st)
     if track:
