@@ -187,3 +187,39 @@ def test_verdicts_in_reports_are_computed_from_the_results():
         r.update(u_wraps=0, v_saturations=0)
     assert state_sentence(report) == "No u wraps on these 12 evaluation clips. No v saturations."
     assert "not measured" in state_sentence({"layers": []})
+
+
+def _commands(group, path=()):
+    import click
+
+    for name, cmd in group.commands.items():
+        if isinstance(cmd, click.Group):
+            yield from _commands(cmd, path + (name,))
+        else:
+            yield path + (name,), cmd
+
+
+def test_help_prints_bracketed_text_as_written():
+    """Shapes such as "[clips, steps, ...]" in an option's help were once read as markup tags and
+    dropped from --help; every bracketed phrase of every command's help must be printed."""
+    import re
+
+    import typer
+    from typer.testing import CliRunner
+
+    from toolchain.cli.app import app
+
+    root = typer.main.get_command(app)
+    checked = 0
+    for path, cmd in _commands(root):
+        texts = [cmd.help or ""] + [getattr(p, "help", None) or "" for p in cmd.params]
+        phrases = [m for t in texts for m in re.findall(r"\[[A-Za-z#/@][^\[\]]*\]", t)]
+        if not phrases:
+            continue
+        out = CliRunner().invoke(app, [*path, "--help"], terminal_width=400)
+        assert out.exit_code == 0, out.output
+        shown = " ".join(out.output.split())
+        for phrase in phrases:
+            assert " ".join(phrase.split()) in shown, (path, phrase)
+            checked += 1
+    assert checked >= 2  # at least simulate's --inputs and data synth's [synth] table

@@ -42,6 +42,10 @@ EXIT_STATUSES = (
     "interrupted (Ctrl-C or SIGTERM: rerun the same command to resume). With --json, errors are JSON "
     "on stdout too: {\"error\", \"kind\", \"path\"}.")
 
+# Help texts are plain text: shapes such as "[clips, steps, ...]" and TOML tables such as "[synth]"
+# are printed as written, not read as rich markup tags (which would drop them).
+HELP_MARKUP = None
+
 app = typer.Typer(
     name="neurodeploy",
     help="Train snntorch SNNs, quantise them to Loihi fixed point, deploy to Lava / netx / NIR, "
@@ -50,11 +54,13 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=HELP_MARKUP,
 )
-data_app = typer.Typer(help="Whale data: check, synthesise, show.", no_args_is_help=True)
+data_app = typer.Typer(help="Whale data: check, synthesise, show.", no_args_is_help=True, rich_markup_mode=HELP_MARKUP)
 bench_app = typer.Typer(
     help="Benchmarks: each prints the ratio against the naive alternative measured in the same run.",
     no_args_is_help=True,
+    rich_markup_mode=HELP_MARKUP,
 )
 app.add_typer(data_app, name="data")
 app.add_typer(bench_app, name="bench")

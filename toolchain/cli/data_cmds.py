@@ -111,7 +111,7 @@ def check_cmd(
     "out-of-band upsweeps. Knobs below, each standing for a property of real recordings (defaults "
     "in brackets; at the defaults a logistic regression on the spectrogram reaches AUC ~0.92 and "
     "one on the normalised waveform ~0.50 (measured on 3000 clips); see `neurodeploy data baselines`). "
-    "--config takes a TOML file of knobs (top level or a \\[synth] table, field names of "
+    "--config takes a TOML file of knobs (top level or a [synth] table, field names of "
     "toolchain.data.SynthConfig); options given here override it."))
 def synth_cmd(
     out: Path = typer.Argument(..., help="Output folder (gets data/ and synth.json)."),
