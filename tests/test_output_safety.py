@@ -242,3 +242,53 @@ def test_a_pipeline_run_cannot_set_its_own_data_path(tmp_path):
     with pytest.raises(ConfigError, match=r"runs\.snn_\w+\.set = 'data.path=/elsewhere': every run of a pipeline trains on the one data set"):
         prepare(_write(tmp_path, text), tmp_path / "o")
 
+
+
+def test_every_output_option_is_checked_before_the_work(tmp_path):
+    """An output path inside a file is refused up front (exit 2, naming it), by the commands that once
+    ran a benchmark or a network first and then failed with an internal error on the write."""
+    from toolchain.core.shared import shared_data
+
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    net = shared_data("lava-dl") / "pilotnet_lif.net"
+    q = tmp_path / "q"
+    assert _cli("import", net, "--out", q).returncode == 0
+    np.save(tmp_path / "x.npy", np.zeros((1, 3, 66, 200), dtype=np.int32))
+    cases = {
+        "simulate --save-spikes": ("simulate", q, "--inputs", tmp_path / "x.npy", "--save-spikes", afile / "s.npz"),
+        "export --out": ("export", q, "--format", "netx", "--out", afile / "x.net"),
+        "import --out": ("import", net, "--out", afile / "q"),
+        "bench simulate --out": ("bench", "simulate", "--out", afile / "r.json"),
+        "bench detect --out": ("bench", "detect", "--out", afile / "r.json"),
+        "bench data --out": ("bench", "data", "--out", afile / "b"),
+        "detect-compare --out": ("detect-compare", tmp_path, tmp_path, "--out", afile / "c.json"),
+    }
+    for what, args in cases.items():
+        t0 = time.time()
+        proc = _cli(*args)
+        assert proc.returncode == 2 and f"{afile} is a file, not a folder" in proc.stderr, (what, proc.stderr)
+        assert "Traceback" not in proc.stderr and time.time() - t0 < 60, what
+    assert afile.read_text() == "x"
+    # a user's files in --out are not replaced by an import either
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "quantization.json").write_text("my notes")
+    proc = _cli("import", net, "--out", mine)
+    assert proc.returncode == 2 and "holds quantization.json, not written by neurodeploy" in proc.stderr
+    assert (mine / "quantization.json").read_text() == "my notes" and not (mine / "network.ndir").exists()
+
+
+def test_a_write_the_file_system_refuses_is_an_output_error_and_keeps_the_old_file(tmp_path):
+    from toolchain.core.fileio import write_bytes
+
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(OutputError, match=f"cannot write {afile}/y: {afile} is a file, not a folder"):
+        write_bytes(afile / "y", b"new")
+    folder = tmp_path / "folder"
+    (folder / "inner").mkdir(parents=True)
+    with pytest.raises(OutputError, match=f"cannot write {folder}: .*nothing there was replaced"):
+        write_bytes(folder, b"new")  # a folder where the file would go: os.replace refuses
+    assert (folder / "inner").is_dir() and afile.read_text() == "x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "folder"]  # no temporary left behind

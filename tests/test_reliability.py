@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.float_factory import float_net
-from toolchain.core.errors import ArtifactError
+from toolchain.core.errors import ArtifactError, OutputError
 from toolchain.ir import load_ir, save_ir
 from toolchain.pipeline.stage import Stage, execute, read_manifest, verify_artifacts
 from toolchain.quantize import QuantConfig, quantize
@@ -38,7 +38,7 @@ def test_disk_full_while_writing_leaves_the_previous_artifact_intact(tmp_path, i
 
     monkeypatch.setattr(safetensors.numpy, "save_file", full_disk)
     ir.layers[0].vth += 1
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OutputError, match=f"cannot write {path}: No space left on device; nothing there was replaced"):
         save_ir(ir, path)
     assert path.read_bytes() == before and load_ir(path).layers[0].vth == ir.layers[0].vth - 1
     assert _leftovers(tmp_path) == []
@@ -53,7 +53,7 @@ def test_permission_error_on_rename_leaves_the_previous_artifact_intact(tmp_path
 
     monkeypatch.setattr(os, "replace", denied)
     ir.layers[0].vth += 1
-    with pytest.raises(PermissionError):
+    with pytest.raises(OutputError, match=f"cannot write {path}: Permission denied; nothing there was replaced"):
         save_ir(ir, path)
     assert path.read_bytes() == before
     assert _leftovers(tmp_path) == []

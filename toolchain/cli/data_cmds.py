@@ -233,6 +233,10 @@ def bench_data_cmd(
 
     if clips < 1 or naive_clips < 1:
         raise ConfigError("--clips and --naive-clips must be >= 1")
+    if out:
+        from toolchain.core.outputs import check_writable
+
+        check_writable(out)  # before the benchmark, not after it
     result = bench_data(clips, data=str(data) if data else None, naive_clips=naive_clips,
                         workers=workers, progress=not (as_json or no_progress))
     if out:

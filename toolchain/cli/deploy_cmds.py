@@ -146,6 +146,9 @@ def export(
     if fmt not in writers:
         raise ConfigError(f"--format {fmt!r} is not one of {', '.join(writers)}")
     backend = BACKENDS[fmt]
+    from toolchain.core.outputs import check_writable
+
+    check_writable(out, folder=fmt == "lava")
     result: dict = {"format": fmt, "out": str(out)}
     if backend.source == "run":
         result["warnings"] = backend.write(src, out)
@@ -232,6 +235,10 @@ def simulate(
     from toolchain.core.metrics import auc
     from toolchain.represent.encoding import encode_for_ir
 
+    if save_spikes is not None:
+        from toolchain.core.outputs import check_writable
+
+        check_writable(save_spikes, what="--save-spikes", folder=False)  # before the run, not after it
     ir, _ = load_deployment(q)
     if num_steps:
         ir = dataclasses.replace(ir, num_steps=int(num_steps))
@@ -337,17 +344,23 @@ def verify(
 @app.command("import")
 def import_net(
     src: Path = typer.Argument(..., help="A lava-dl netx .net file (e.g. lava-dl's PilotNet)."),
-    out: Path = typer.Option(..., "--out", help="Output folder: network.ndir (the IR) and import.json."),
+    out: Path = typer.Option(..., "--out", help="Output folder: network.ndir (the IR) and quantization.json "
+                             "(the import's record), as a quantise folder."),
     num_steps: int = typer.Option(0, "--num-steps", help="Steps per classification (default: the file's "
                                   "simulation/tSample)."),
     input_encoding: Optional[str] = typer.Option(None, help="bias (an input population driven by each clip's "
                                                  "values, the default when the file has one) | spikes."),
+    force: bool = typer.Option(False, "--force", help="Replace network.ndir / quantization.json in --out even "
+                               "if neurodeploy did not write them."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Import a lava-dl netx network as a neurodeploy IR (verify, emulate, count and price it)."""
+    from toolchain.core.outputs import claim_folder
     from toolchain.deploy import deploy_netx
 
     dep = deploy_netx(src, num_steps=num_steps or None, input_encoding=input_encoding)
+    claim_folder(out, QUANTIZE_FILES, QUANTIZE_MARKER, force=force, recognise=_is_quantize_folder,
+                 need_bytes=16 << 20)  # after the file was read: a bad .net leaves no folder behind
     dep.save(out)
     ir = dep.ir
     result = {"out": str(out), "ir": str(out / IR_NAME), "source": str(src), "num_steps": ir.num_steps,

@@ -9,6 +9,7 @@ artifact untouched and removes the temporary file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -23,21 +24,51 @@ def atomic_path(dest: str | os.PathLike) -> Iterator[Path]:
 
     Use for writers that want a file name (h5py, safetensors, matplotlib, nir.write).
     The temporary name keeps the destination's suffix so format-sniffing writers behave.
+    Where the file system refuses the file (the folder cannot be made, no permission, disk full,
+    a folder in the way), OutputError names `dest` and the reason; `dest` is left as it was.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=f".tmp{dest.suffix}", dir=dest.parent)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=f".tmp{dest.suffix}", dir=dest.parent)
+    except OSError as exc:
+        raise _unwritable(dest, exc) from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
-        with open(tmp_path, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp_path, dest)
+        try:
+            yield tmp_path
+        except OSError as exc:
+            if exc.errno not in _REFUSALS:
+                raise
+            raise _unwritable(dest, exc) from None
+        try:
+            with open(tmp_path, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp_path, dest)
+        except OSError as exc:
+            raise _unwritable(dest, exc) from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+
+
+# what the file system says when it will not take a file (the writer's other OSErrors stay as raised)
+_REFUSALS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EFBIG)
+
+
+def _unwritable(dest: Path, exc: OSError) -> Exception:
+    """The user-facing error for an output that the file system refused (inside a file, an existing
+    folder in the way, no permission, disk full): OutputError naming the path and the reason."""
+    from toolchain.core.errors import OutputError
+
+    if isinstance(exc, FileExistsError) and exc.filename and Path(exc.filename).is_file():
+        reason = f"{exc.filename} is a file, not a folder"
+    else:
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(dest) else ""
+        reason = f"{exc.strerror or exc}{where}"
+    return OutputError(f"cannot write {dest}: {reason}; nothing there was replaced", path=dest)
 
 
 def write_bytes(dest: str | os.PathLike, data: bytes) -> Path:
