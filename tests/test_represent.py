@@ -121,3 +121,16 @@ def test_make_features_records_what_deployment_needs_to_recreate_them(tmp_path):
                                                                    "normalise": "per_clip"}
     mel = make_features(clips, "spectrogram", {"scale": "mel", "n_mels": 24})
     assert mel.shape == (12, 24, 135) and 0 <= mel.min() and mel.max() <= 1
+
+
+def test_inputs_of_the_wrong_shape_are_named_by_their_per_clip_shape():
+    """The file's inputs are checked on their first clip: the message gives the shape of a clip, not
+    of that one-clip slice."""
+    from toolchain.core.errors import DataError
+    from toolchain.represent.encoding import given_biases, given_spikes
+
+    with pytest.raises(DataError, match=r"bias input of shape \[clips, 5\] does not hold 12 values per clip"):
+        given_biases(np.zeros((1, 5), np.int32), 12, -10, 10)
+    with pytest.raises(DataError, match=r"spike input of shape \[clips, 4, 7\] is not \[clips, 8 steps, 7 inputs\]"):
+        given_spikes(np.zeros((1, 4, 7), bool), 8, 7)
+    assert given_spikes(np.zeros((2, 8, 7), bool), 8, 7).shape == (2, 8, 7)

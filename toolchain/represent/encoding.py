@@ -68,7 +68,8 @@ def given_spikes(x: np.ndarray, num_steps: int, n_in: int) -> np.ndarray:
     """Spike trains given as they are: [B, T, *shape] of 0/1 values -> bool [B, T, n_in]."""
     x = np.asarray(x)
     if x.ndim < 3 or x.shape[1] != num_steps or int(np.prod(x.shape[2:])) != n_in:
-        raise DataError(f"spike input of shape {list(x.shape)} is not [clips, {num_steps} steps, {n_in} inputs]")
+        raise DataError(f"spike input of shape [clips, {', '.join(map(str, x.shape[1:]))}] is not "
+                        f"[clips, {num_steps} steps, {n_in} inputs]")
     if x.dtype != np.bool_ and not np.isin(np.unique(x), (0, 1)).all():
         raise DataError("spike input holds values other than 0 and 1")
     return x.reshape(x.shape[0], num_steps, n_in).astype(bool)
@@ -78,7 +79,8 @@ def given_biases(x: np.ndarray, n_in: int, lo: int, hi: int) -> np.ndarray:
     """Per-clip biases of an input population: integers [B, *shape] within lo..hi -> int32 [B, n_in]."""
     x = np.asarray(x)
     if x.ndim < 2 or int(np.prod(x.shape[1:])) != n_in:
-        raise DataError(f"bias input of shape {list(x.shape)} does not hold {n_in} values per clip")
+        raise DataError(f"bias input of shape [clips, {', '.join(map(str, x.shape[1:]))}] does not hold "
+                        f"{n_in} values per clip")
     if not np.issubdtype(x.dtype, np.integer):
         if not np.isfinite(x).all() or not np.array_equal(x, np.rint(x)):
             raise DataError("bias input must hold integers (bias mantissas)")
