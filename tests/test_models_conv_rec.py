@@ -10,18 +10,21 @@ import torch.nn.functional as F
 
 from models import SNNConv, SNNRec, run_snntorch, snntorch_sequential
 from models.reference import LeakyRecurrent, neurons, synapses
+from tests.devices import DEVICES, generator
 from toolchain.frontends.float_net import FloatConv, FloatFlatten, FloatLayer, FloatRec
 
 STEPS = 8
 
 
 def _compare(model, x, rtol=1e-4):
-    """Forward + backward through the fast model and the plain loop built from its FloatNetwork."""
-    plain = snntorch_sequential(model.to_float_network(), learn_beta=model.learn_beta)
-    labels = torch.arange(len(x)) % 2
-    inputs = model.encode_input(x, torch.Generator().manual_seed(3))
+    """Forward + backward through the fast model and the plain loop built from its FloatNetwork (on
+    x's device)."""
+    device = x.device.type
+    plain = snntorch_sequential(model.to_float_network(), learn_beta=model.learn_beta).to(device)
+    labels = (torch.arange(len(x)) % 2).to(device)
+    inputs = model.encode_input(x, generator(device, 3))
     plain_counts = run_snntorch(plain, inputs, model.num_steps)
-    fast_counts = model(x, torch.Generator().manual_seed(3))
+    fast_counts = model(x, generator(device, 3))
     assert torch.equal(fast_counts, plain_counts)
     assert all(r > 0 for r in model.firing_rates), "every layer must fire for the test to mean something"
     F.cross_entropy(fast_counts, labels).backward()
@@ -49,13 +52,14 @@ def _compare(model, x, rtol=1e-4):
 @pytest.mark.parametrize("shape,encoding,reset", [((12, 14), "dc", "zero"), ((12, 14), "dc", "subtract"),
                                                   ((40,), "dc", "zero"), ((12, 14), "rate", "subtract")],
                          ids=["conv2d-dc-zero", "conv2d-dc-subtract", "conv1d-dc-zero", "conv2d-rate-subtract"])
-def test_conv_fast_path_equals_plain_snntorch_loop(shape, encoding, reset):
+@pytest.mark.parametrize("device", DEVICES)
+def test_conv_fast_path_equals_plain_snntorch_loop(shape, encoding, reset, device):
     torch.manual_seed(0)
     model = SNNConv(shape, channels=(4, 6), kernel=3, stride=[2, 1], padding=[1, 0], hidden=(16,),
                     beta=0.85, learn_beta=True, threshold=0.5, slope=5.0, reset=reset,
-                    encoding=encoding, num_steps=STEPS, bias=reset == "zero")
-    x = torch.rand(6, *shape)
-    model.calibrate(x, 0.2, torch.Generator().manual_seed(3), iterations=12)
+                    encoding=encoding, num_steps=STEPS, bias=reset == "zero").to(device)
+    x = torch.rand(6, *shape).to(device)
+    model.calibrate(x, 0.2, generator(device, 3), iterations=12)
     plain = _compare(model, x)
     conv = torch.nn.Conv2d if len(shape) == 2 else torch.nn.Conv1d
     assert [type(m) for m in synapses(plain)][:2] == [conv, conv]
@@ -63,15 +67,16 @@ def test_conv_fast_path_equals_plain_snntorch_loop(shape, encoding, reset):
 
 @pytest.mark.parametrize("reset", ["zero", "subtract"])
 @pytest.mark.parametrize("encoding", ["frames", "dc"])
-def test_recurrent_fast_path_equals_plain_snntorch_loop(reset, encoding):
+@pytest.mark.parametrize("device", DEVICES)
+def test_recurrent_fast_path_equals_plain_snntorch_loop(reset, encoding, device):
     torch.manual_seed(1)
     shape = (STEPS + 1, 10) if encoding == "frames" else (10,)
     model = SNNRec([10, 16, 12, 2], beta=0.85, learn_beta=True, threshold=0.5, slope=5.0, reset=reset,
-                   encoding=encoding, num_steps=STEPS + 1, bias=True, input_shape=shape)
+                   encoding=encoding, num_steps=STEPS + 1, bias=True, input_shape=shape).to(device)
     with torch.no_grad():
         for stage in model.layers[:-1]:
             stage.recurrent.weight.mul_(2.0)  # recurrence strong enough to change the spikes
-    x = torch.rand(6, *shape)
+    x = torch.rand(6, *shape).to(device)
     model.calibrate(x, 0.2, iterations=12)
     plain = _compare(model, x)
     # "subtract" runs snntorch's own RLeaky; "zero" snn.Leaky on I + V s[t-1] (see models.reference)

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from models import SNNMLP, encode, run_snntorch, snntorch_sequential
 from models.lif import leaky_sequence
+from tests.devices import DEVICES, generator
 
 
 def _active_model(reset, learn_beta, encoding, seed=0, bias=False):
@@ -22,12 +23,12 @@ def _active_model(reset, learn_beta, encoding, seed=0, bias=False):
 
 
 def _plain_and_fast(model, x, labels, encoding):
-    """Forward + backward through both paths; returns (fast counts, plain counts, plain seq)."""
-    plain = snntorch_sequential(model.to_float_network(), learn_beta=model.learn_beta)
-    gen = torch.Generator().manual_seed(3)
-    inputs = encode(x, encoding, model.num_steps, gen)
+    """Forward + backward through both paths (on x's device); returns (fast counts, plain counts, plain seq)."""
+    device = x.device.type
+    plain = snntorch_sequential(model.to_float_network(), learn_beta=model.learn_beta).to(device)
+    inputs = encode(x, encoding, model.num_steps, generator(device, 3))
     plain_counts = run_snntorch(plain, inputs, model.num_steps)
-    fast_counts = model(x, torch.Generator().manual_seed(3))
+    fast_counts = model(x, generator(device, 3))
     F.cross_entropy(fast_counts, labels).backward()
     F.cross_entropy(plain_counts, labels).backward()
     return fast_counts, plain_counts, plain
@@ -36,10 +37,11 @@ def _plain_and_fast(model, x, labels, encoding):
 @pytest.mark.parametrize("learn_beta", [False, True], ids=["fixed-beta", "learnable-beta"])
 @pytest.mark.parametrize("reset", ["zero", "subtract"])
 @pytest.mark.parametrize("encoding", ["dc", "rate", "latency"])
-def test_fast_path_equals_plain_snntorch_loop(reset, learn_beta, encoding):
-    model = _active_model(reset, learn_beta, encoding)
-    x = torch.rand(16, 40)
-    labels = torch.arange(16) % 2
+@pytest.mark.parametrize("device", DEVICES)
+def test_fast_path_equals_plain_snntorch_loop(reset, learn_beta, encoding, device):
+    model = _active_model(reset, learn_beta, encoding).to(device)
+    x = torch.rand(16, 40).to(device)
+    labels = (torch.arange(16) % 2).to(device)
     fast, plain_counts, plain = _plain_and_fast(model, x, labels, encoding)
     assert torch.equal(fast, plain_counts)
     assert all(r > 0 for r in model.firing_rates), "every layer must fire for the test to mean something"
@@ -55,10 +57,11 @@ def test_fast_path_equals_plain_snntorch_loop(reset, learn_beta, encoding):
         torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-6 * float(ref.abs().max()))
 
 
-def test_fast_path_equals_plain_with_bias():
-    model = _active_model("zero", False, "dc", bias=True)
-    x = torch.rand(8, 40)
-    labels = torch.arange(8) % 2
+@pytest.mark.parametrize("device", DEVICES)
+def test_fast_path_equals_plain_with_bias(device):
+    model = _active_model("zero", False, "dc", bias=True).to(device)
+    x = torch.rand(8, 40).to(device)
+    labels = (torch.arange(8) % 2).to(device)
     fast, plain_counts, plain = _plain_and_fast(model, x, labels, "dc")
     assert torch.equal(fast, plain_counts)
     torch.testing.assert_close(model.fc[0].bias.grad, plain[0].bias.grad, rtol=1e-4, atol=1e-7)

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from tests.devices import DEVICES
 from tests.test_train_helpers import blobs, config, split
 from toolchain.train.diagnostics import diagnose
 from toolchain.train.loop import train_model
@@ -109,3 +110,59 @@ def test_device_auto_picks_cuda_exactly_when_torch_sees_one(monkeypatch):
     assert select_device("auto") == torch.device("cpu")
     with pytest.raises(ConfigError, match="no CUDA GPU"):
         select_device("cuda")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_bench_train_runs_both_loops_on_the_device_it_names(device):
+    from toolchain.bench.train import bench_train
+
+    r = bench_train(batch=4, num_steps=3, input_shape=(8,), hidden=(6,), plain_batches=1, fast_batches=1,
+                    device=device)
+    assert r["device"] == device and r["same_output_counts"] is True
+    assert (r["gpu"] is not None) == (device == "cuda")
+    assert r["plain"]["batches"] == 1 and r["ratio"] == r["fast"]["samples_per_s"] / r["plain"]["samples_per_s"]
+
+
+@pytest.mark.parametrize("model", [
+    {"kind": "snn"},
+    {"kind": "snn_conv", "channels": [4], "kernel": 3, "stride": 1, "hidden": [16]},
+    {"kind": "snn_rec", "hidden": [24], "encoding": "frames", "num_steps": 10},
+    {"kind": "ann_mlp"},
+    {"kind": "cnn", "channels": [8], "kernel": 3, "cnn_hidden": 8},
+], ids=lambda m: m["kind"])
+@pytest.mark.parametrize("device", DEVICES)
+def test_training_on_a_device_learns_and_hands_back_a_cpu_model_that_scores_the_same(model, device):
+    """`device = "cuda"` trains there (the config key, as `neurodeploy train --device` sets it); the
+    model comes back on the CPU, where it scores the validation clips as the run measured them."""
+    import torch
+
+    from toolchain.train.loop import evaluate
+
+    x, y = blobs()
+    if model["kind"] == "snn_rec":
+        x = np.ascontiguousarray(x.transpose(0, 2, 1))
+    cfg = config(x, y, model=model, train={"epochs": 6}, device=device)
+    tr, va = split(y)
+    out = train_model(cfg, x, y, tr, va)
+    assert out.fit.failure is None and out.fit.best_eval.auc > 0.9
+    assert {p.device.type for p in out.model.parameters()} == {"cpu"}
+    again = evaluate(out.model, torch.as_tensor(x), torch.as_tensor(y), va, batch_size=32,
+                     device=torch.device("cpu"), loss=cfg["train"]["loss"], seed=0)
+    # dc / frames input: no random draws; the CPU's float sums may flip a spike at the threshold
+    assert abs(again.auc - out.fit.best_eval.auc) <= (0.0 if device == "cpu" else 0.02)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_the_fast_loop_equals_the_plain_loop_at_the_snn_conv_presets_size(device):
+    """At the preset's real size (batch 64, 1x105x135 -> conv 8 -> conv 16 -> 64 -> 2), the fast loop's
+    convolution over all T*B step-samples and the plain loop's per-step one give the same output
+    counts. On CUDA that needs TF32 off (`select_device`): with torch's default (cuDNN TF32 on),
+    the H200 gave different counts here."""
+    import torch
+
+    from toolchain.bench.train import bench_train
+
+    r = bench_train(preset="snn-conv", plain_batches=1, fast_batches=1, warmup=0, device=device)
+    assert r["same_output_counts"] is True and r["differing_output_counts"] == 0 and r["output_counts"] == 128
+    if device == "cuda":
+        assert torch.backends.cudnn.allow_tf32 is False and torch.backends.cuda.matmul.allow_tf32 is False

@@ -35,11 +35,15 @@ from models.snn_mlp import SEED_HIDDEN
 SEED_INPUT = (105, 135)  # the seed's spectrogram: 105 frequency bins x 135 frames
 
 
-def _time_batches(step: Callable[[], None], n: int) -> list[float]:
+def _time_batches(step: Callable[[], None], n: int, device: torch.device) -> list[float]:
+    """Wall seconds of each of n calls of `step`, each ended by a wait for the GPU's queued work
+    (CUDA) so that a batch's time is its own."""
     times = []
     for _ in range(n):
         t0 = time.perf_counter()
         step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
         times.append(time.perf_counter() - t0)
     return times
 
@@ -74,12 +78,16 @@ def preset_model(preset: str, batch: int, seed: int = 0) -> tuple[torch.nn.Modul
 
 def bench_train(*, batch: int = 64, num_steps: int = 50, input_shape: Sequence[int] = SEED_INPUT,
                 hidden: Sequence[int] = SEED_HIDDEN["spectrogram"], plain_batches: int = 2, fast_batches: int = 5,
-                warmup: int = 1, seed: int = 0, preset: str | None = None) -> dict:
+                warmup: int = 1, seed: int = 0, preset: str | None = None, device: str = "cpu") -> dict:
     """Seconds per training batch and samples/s of both loops, and their ratio (fast / plain).
 
     With `preset` the network, steps and encoding are the preset's (num_steps, input_shape and
-    hidden are then ignored)."""
+    hidden are then ignored). device: "cpu" or "cuda" (both loops on it; `warmup` untimed batches
+    of each loop first: on CUDA the first batches also pay for kernel selection and the handles)."""
     from models import SNNMLP, run_snntorch, snntorch_sequential
+    from toolchain.train.loop import select_device
+
+    dev = select_device(device)
 
     if preset is not None:
         fast, x, network = preset_model(preset, batch, seed)
@@ -91,13 +99,15 @@ def bench_train(*, batch: int = 64, num_steps: int = 50, input_shape: Sequence[i
         fast = SNNMLP(sizes, beta=0.9, num_steps=num_steps, reset="zero", encoding="dc",
                       input_shape=input_shape)
         x, network = torch.rand(batch, n_in), sizes
-    plain = snntorch_sequential(fast.to_float_network())
-    y = torch.randint(0, 2, (batch,))
-    plain_inputs = fast.encode_input(x, torch.Generator().manual_seed(seed))
+    plain = snntorch_sequential(fast.to_float_network()).to(dev)
+    fast, x = fast.to(dev), x.to(dev)
+    y = torch.randint(0, 2, (batch,)).to(dev)
+    plain_inputs = fast.encode_input(x, torch.Generator(device=dev).manual_seed(seed))
     with torch.no_grad():
-        fast_counts = fast(x, torch.Generator().manual_seed(seed))
+        fast_counts = fast(x, torch.Generator(device=dev).manual_seed(seed))
         plain_counts = run_snntorch(plain, plain_inputs, num_steps)
     same = bool(torch.equal(fast_counts, plain_counts))
+    differing = int((fast_counts != plain_counts).sum())  # output counts (clip x class) that differ
 
     def stepper(model, forward) -> Callable[[], None]:
         opt = torch.optim.Adam(model.parameters(), lr=1e-4, foreach=True)
@@ -108,11 +118,12 @@ def bench_train(*, batch: int = 64, num_steps: int = 50, input_shape: Sequence[i
             opt.step()
         return step
 
-    fast_step = stepper(fast, lambda: fast(x, torch.Generator().manual_seed(seed)))
-    _time_batches(fast_step, warmup)
-    fast_times = _time_batches(fast_step, fast_batches)
-    plain_times = _time_batches(stepper(plain, lambda: run_snntorch(plain, plain_inputs, num_steps)),
-                                plain_batches)
+    fast_step = stepper(fast, lambda: fast(x, torch.Generator(device=dev).manual_seed(seed)))
+    _time_batches(fast_step, warmup, dev)
+    fast_times = _time_batches(fast_step, fast_batches, dev)
+    plain_step = stepper(plain, lambda: run_snntorch(plain, plain_inputs, num_steps))
+    _time_batches(plain_step, warmup, dev)
+    plain_times = _time_batches(plain_step, plain_batches, dev)
 
     def stats(times: list[float]) -> dict:
         median = statistics.median(times)
@@ -121,7 +132,9 @@ def bench_train(*, batch: int = 64, num_steps: int = 50, input_shape: Sequence[i
 
     result = {"network": network, "batch": batch, "num_steps": num_steps, "encoding": fast.encoding,
               "reset": fast.reset, "threads": torch.get_num_threads(), "torch": torch.__version__,
+              "device": dev.type, "gpu": torch.cuda.get_device_name(dev) if dev.type == "cuda" else None,
               "machine": platform.machine(), "processor": platform.processor() or platform.machine(),
-              "same_output_counts": same, "plain": stats(plain_times), "fast": stats(fast_times)}
+              "same_output_counts": same, "differing_output_counts": differing,
+              "output_counts": int(fast_counts.numel()), "plain": stats(plain_times), "fast": stats(fast_times)}
     result["ratio"] = result["fast"]["samples_per_s"] / result["plain"]["samples_per_s"]
     return result

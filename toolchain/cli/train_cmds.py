@@ -209,6 +209,7 @@ def bench_train_cmd(
     preset: Optional[str] = typer.Option(None, "--preset", help="Benchmark this training preset's SNN "
                                          "(e.g. snn-conv, snn-rec) at its own size and steps instead of "
                                          "the seed 2D MLP (--num-steps is then the preset's)."),
+    device: str = typer.Option("cpu", "--device", help="cpu | cuda: where both loops train."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Training samples/s: plain per-step snntorch loop vs neurodeploy's fast loop (seed 2D net or a preset)."""
@@ -216,14 +217,20 @@ def bench_train_cmd(
 
     enable_huge_pages()  # before torch is imported
     from toolchain.bench.train import bench_train
+    from toolchain.core.errors import ConfigError
 
+    if device not in ("cpu", "cuda"):
+        raise ConfigError(f"--device {device!r} is not 'cpu' or 'cuda'")
     result = bench_train(batch=batch, num_steps=num_steps, plain_batches=plain_batches,
-                         fast_batches=fast_batches, preset=preset)
+                         fast_batches=fast_batches, preset=preset, device=device)
 
     def render(r: dict) -> None:
         net = r["network"] if isinstance(r["network"], str) else "-".join(str(s) for s in r["network"])
         console.print(f"network {net}, batch {r['batch']}, {r['num_steps']} steps, "
-                      f"{r['threads']} torch threads; same output counts: {r['same_output_counts']}")
+                      f"{r['threads']} torch threads, on {r['gpu'] or r['device']}; same output counts: "
+                      f"{r['same_output_counts']}"
+                      + ("" if r["same_output_counts"] else f" ({r['differing_output_counts']} of "
+                                                            f"{r['output_counts']} differ)"))
         for name in ("plain", "fast"):
             s = r[name]
             console.print(f"  {name:5s} {s['seconds_per_batch']:8.3f} s/batch  "

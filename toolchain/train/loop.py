@@ -36,11 +36,19 @@ CALIBRATION_CLIPS = 256  # training clips used by the SNN's firing-rate initiali
 
 
 def select_device(name: str) -> torch.device:
-    """"auto" -> CUDA when available, else CPU; "cuda" without a GPU is a ConfigError."""
+    """"auto" -> CUDA when available, else CPU; "cuda" without a GPU is a ConfigError.
+
+    On CUDA, TF32 is switched off for matrix products and cuDNN convolutions (torch leaves it on
+    for cuDNN by default): a TF32 product keeps 10 mantissa bits, and a spike is a threshold
+    crossing that such an error moves, so the GPU would train a different function from the
+    float32 one the CPU, the plain snntorch loop and the quantiser's calibration compute."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device = 'cuda' but torch sees no CUDA GPU (use 'auto' or 'cpu')")
+    if name == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     return torch.device(name)
 
 
@@ -224,7 +232,7 @@ def fit(model: nn.Module, features: torch.Tensor, labels: torch.Tensor, train_id
             optimizer.step()
             if constrain is not None:
                 constrain()
-            loss_value = float(loss)
+            loss_value = float(loss.detach())
             finite = finite and math.isfinite(loss_value)
             loss_sum += loss_value * len(sel)
             correct += int((out.detach().argmax(1) == y).sum())
