@@ -43,7 +43,7 @@ from torch import Tensor
 
 from toolchain.core.vocab import RESETS
 
-ELEMENTS_PER_THREAD = 1 << 19  # per-step elements (B * n) worth one more thread in the loops
+ELEMENTS_PER_THREAD = 1 << 17  # per-step elements (B * n) worth one more thread in the loops (see bench train)
 
 
 def scan_threads(elements: int) -> int:
