@@ -92,3 +92,19 @@ def _tiny(tmp_path, name, mutate):
 def test_what_cannot_map_is_refused_naming_the_layer(tmp_path, name, mutate, expected):
     with pytest.raises(NetxImportError, match=expected):
         read_netx(_tiny(tmp_path, name, mutate), num_steps=4)
+
+
+def test_import_options_are_checked_naming_the_value():
+    """An unknown input encoding, a step count below 1, and a bias encoding for a network whose first
+    layer is not an input population are refused (they were once taken: 'bogus' imported as spikes)."""
+    from toolchain.core.errors import ConfigError
+    from toolchain.deploy import deploy_netx
+
+    with pytest.raises(ConfigError, match="input encoding 'bogus' is not 'bias' or 'spikes'"):
+        deploy_netx(PILOTNET, input_encoding="bogus")
+    with pytest.raises(ConfigError, match="num_steps 0 must be >= 1"):
+        read_netx(PILOTNET, num_steps=0)
+    with pytest.raises(NetxImportError, match="'bias' needs an input layer to drive, and layer 0 is 'dense'"):
+        read_netx(MNIST, num_steps=4, input_encoding="bias")
+    assert read_netx(PILOTNET, input_encoding="spikes").input.encoding == "spikes"
+    assert read_netx(PILOTNET).input.encoding == "bias"

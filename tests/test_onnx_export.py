@@ -96,3 +96,16 @@ def test_export_run_onnx_checks_a_trained_ann_run(tmp_path, monkeypatch):
     monkeypatch.setattr(toolchain.train, "load_run", lambda d: _FakeRun("snn", mlp, (2, 2)))
     with pytest.raises(ConfigError, match="not an ANN baseline"):
         export_run_onnx(tmp_path, tmp_path / "snn.onnx")
+
+
+def test_onnx_export_of_a_folder_that_is_not_a_training_run_says_what_it_is(tmp_path):
+    """`export --format onnx` takes a training run; a quantise / import folder is named as one."""
+    from toolchain.train.checkpoint import load_run
+
+    q = tmp_path / "q"
+    q.mkdir()
+    (q / "network.ndir").write_bytes(b"")
+    with pytest.raises(ArtifactError, match=r"a quantise or import folder \(it holds network.ndir\); a training run"):
+        load_run(q)
+    with pytest.raises(ArtifactError, match=r"not a training run folder; .* holds manifest.json"):
+        load_run(tmp_path)

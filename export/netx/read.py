@@ -23,7 +23,7 @@ import numpy as np
 
 from export.netx.files import check_netx_file
 from export.netx.layers import READERS, UNSUPPORTED, NetxImportError, _text
-from toolchain.core.errors import ArtifactError
+from toolchain.core.errors import ArtifactError, ConfigError
 from toolchain.ir import limits as L
 from toolchain.ir.checks import validate
 from toolchain.ir.graph import InputSpec, NetworkIR
@@ -47,6 +47,10 @@ def read_netx(path: str | os.PathLike, num_steps: int | None = None, input_encod
     """The .net file at `path` as a validated NetworkIR (see module docstring)."""
     import h5py
 
+    if input_encoding not in (None, "bias", "spikes"):
+        raise ConfigError(f"input encoding {input_encoding!r} is not 'bias' or 'spikes'")
+    if num_steps is not None and int(num_steps) < 1:
+        raise ConfigError(f"num_steps {num_steps} must be >= 1 (steps per classification)")
     check_netx_file(path)
     steps = num_steps or file_steps(path)
     if not steps or steps < 1:
@@ -92,6 +96,9 @@ def read_netx(path: str | os.PathLike, num_steps: int | None = None, input_encod
     first = layers[0]
     in_shape = ctx.get("network_input") or tuple(first.in_shape)
     n_in = int(np.prod(in_shape))
+    if input_encoding == "bias" and first.kind != "input":
+        raise NetxImportError(f".net file {path}: input encoding 'bias' needs an input layer to drive, and layer "
+                              f"0 is {first.kind!r} (the network takes spikes: leave the encoding out or give 'spikes')")
     if first.kind == "input" and (input_encoding or "bias") == "bias":
         spec = InputSpec(n_in=n_in, encoding="bias", bits=L.BIAS_MANT_BITS, scale=1.0,
                          shape=tuple(in_shape))

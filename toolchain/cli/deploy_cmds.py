@@ -346,8 +346,8 @@ def import_net(
     src: Path = typer.Argument(..., help="A lava-dl netx .net file (e.g. lava-dl's PilotNet)."),
     out: Path = typer.Option(..., "--out", help="Output folder: network.ndir (the IR) and quantization.json "
                              "(the import's record), as a quantise folder."),
-    num_steps: int = typer.Option(0, "--num-steps", help="Steps per classification (default: the file's "
-                                  "simulation/tSample)."),
+    num_steps: int = typer.Option(0, "--num-steps", min=0, help="Steps per classification (0, the default: "
+                                  "the file's simulation/tSample)."),
     input_encoding: Optional[str] = typer.Option(None, help="bias (an input population driven by each clip's "
                                                  "values, the default when the file has one) | spikes."),
     force: bool = typer.Option(False, "--force", help="Replace network.ndir / quantization.json in --out even "
@@ -358,6 +358,8 @@ def import_net(
     from toolchain.core.outputs import claim_folder
     from toolchain.deploy import deploy_netx
 
+    if input_encoding not in (None, "bias", "spikes"):
+        raise ConfigError(f"--input-encoding {input_encoding!r} is not 'bias' or 'spikes'")
     dep = deploy_netx(src, num_steps=num_steps or None, input_encoding=input_encoding)
     claim_folder(out, QUANTIZE_FILES, QUANTIZE_MARKER, force=force, recognise=_is_quantize_folder,
                  need_bytes=16 << 20)  # after the file was read: a bad .net leaves no folder behind

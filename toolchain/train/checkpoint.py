@@ -157,6 +157,11 @@ def load_run(run_dir: str | Path) -> LoadedRun:
     run = Path(run_dir)
     if not run.is_dir():
         raise ArtifactError(f"run folder {run} does not exist")
+    if not (run / MANIFEST).exists():
+        what = ("a quantise or import folder (it holds network.ndir)" if (run / "network.ndir").is_file()
+                else "not a training run folder")
+        raise ArtifactError(f"{run}: {what}; a training run folder (from `neurodeploy train`) holds "
+                            f"{MANIFEST}, and none is there", path=run / MANIFEST)
     manifest = _read_json(run / MANIFEST)
     if manifest.get("format") != FORMAT or manifest.get("version") != FORMAT_VERSION:
         raise ArtifactError(f"{run / MANIFEST}: not a {FORMAT} v{FORMAT_VERSION} manifest")
