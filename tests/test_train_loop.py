@@ -110,6 +110,8 @@ def test_device_auto_picks_cuda_exactly_when_torch_sees_one(monkeypatch):
     assert select_device("auto") == torch.device("cpu")
     with pytest.raises(ConfigError, match="no CUDA GPU"):
         select_device("cuda")
+    with pytest.raises(ConfigError, match="device 'tpu' is not 'auto', 'cpu' or 'cuda'"):
+        select_device("tpu")
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from toolchain.cli.app import JSON_OPTION, bench_app, console, emit, err_console
+from toolchain.core.outputs import check_writable
 
 
 @bench_app.command("simulate")
@@ -27,10 +28,7 @@ def bench_simulate_cmd(
 
     if network not in ("seed", "pilotnet"):
         raise ConfigError(f"--network {network!r} is not 'seed' or 'pilotnet'")
-    if out:
-        from toolchain.core.outputs import check_writable
-
-        check_writable(out, folder=False)  # before the benchmark, not after it
+    check_writable(out, folder=False)  # before the benchmark, not after it
     r = bench_simulate(emulator_clips, lava_extra_clips, network=network, repeats=repeats,
                        progress=(lambda s: None) if as_json else err_console.print)
     if out:
@@ -61,7 +59,6 @@ def bench_all_cmd(
 
     enable_huge_pages()  # as `bench train` does, before torch allocates anything
     from toolchain.bench.all import render, run_all
-    from toolchain.core.outputs import check_writable
 
     check_writable(out)
     result = run_all(out, clips=clips, progress=(lambda s: None) if as_json else err_console.print)

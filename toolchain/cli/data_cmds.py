@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from toolchain.cli.app import JSON_OPTION, PROGRESS_OPTION, bench_app, console, data_app, emit
 from toolchain.core.errors import ConfigError
+from toolchain.core.outputs import check_writable
 
 # Knob options of `data synth`: CLI flag -> (SynthConfig field, help).
 SYNTH_KNOBS = {
@@ -233,10 +234,7 @@ def bench_data_cmd(
 
     if clips < 1 or naive_clips < 1:
         raise ConfigError("--clips and --naive-clips must be >= 1")
-    if out:
-        from toolchain.core.outputs import check_writable
-
-        check_writable(out)  # before the benchmark, not after it
+    check_writable(out)  # before the benchmark, not after it
     result = bench_data(clips, data=str(data) if data else None, naive_clips=naive_clips,
                         workers=workers, progress=not (as_json or no_progress))
     if out:

@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from toolchain.cli.app import JSON_OPTION, PROGRESS_OPTION, app, console, emit, print_warning
 from toolchain.core.errors import ConfigError
+from toolchain.core.outputs import check_writable
 
 IR_NAME = "network.ndir"
 QUANTIZE_MARKER = ".neurodeploy-quantize"
@@ -112,8 +113,6 @@ def quantize(
 
         dep = quantize_run(run, cfg, calib_clips=calib, progress=not (as_json or no_progress), qat_epochs=qat_epochs,
                            qat_lr=qat_lr)
-    from toolchain.core.outputs import check_writable
-
     check_writable(out, need_bytes=4 * 3 * sum(int(a.size) for la in dep.ir.layers for a in la.tensors().values())
                    + (4 << 20))  # the IR, the float weights, their atomic temporaries
     dep.save(out)
@@ -146,9 +145,7 @@ def export(
     if fmt not in writers:
         raise ConfigError(f"--format {fmt!r} is not one of {', '.join(writers)}")
     backend = BACKENDS[fmt]
-    from toolchain.core.outputs import check_writable
-
-    check_writable(out, folder=fmt == "lava")
+    check_writable(out, folder=backend.writes == "folder")
     result: dict = {"format": fmt, "out": str(out)}
     if backend.source == "run":
         result["warnings"] = backend.write(src, out)
@@ -235,10 +232,7 @@ def simulate(
     from toolchain.core.metrics import auc
     from toolchain.represent.encoding import encode_for_ir
 
-    if save_spikes is not None:
-        from toolchain.core.outputs import check_writable
-
-        check_writable(save_spikes, what="--save-spikes", folder=False)  # before the run, not after it
+    check_writable(save_spikes, what="--save-spikes", folder=False)  # before the run, not after it
     ir, _ = load_deployment(q)
     if num_steps:
         ir = dataclasses.replace(ir, num_steps=int(num_steps))
@@ -358,8 +352,6 @@ def import_net(
     from toolchain.core.outputs import claim_folder
     from toolchain.deploy import deploy_netx
 
-    if input_encoding not in (None, "bias", "spikes"):
-        raise ConfigError(f"--input-encoding {input_encoding!r} is not 'bias' or 'spikes'")
     dep = deploy_netx(src, num_steps=num_steps or None, input_encoding=input_encoding)
     claim_folder(out, QUANTIZE_FILES, QUANTIZE_MARKER, force=force, recognise=_is_quantize_folder,
                  need_bytes=16 << 20)  # after the file was read: a bad .net leaves no folder behind

@@ -17,6 +17,7 @@ from toolchain.cli.app import (
     emit,
     err_console,
 )
+from toolchain.core.outputs import check_writable
 
 
 def _print(*args, **kw) -> None:
@@ -216,10 +217,7 @@ def bench_detect_cmd(
     from toolchain.bench.detect import bench_detect
     from toolchain.core.fileio import write_json
 
-    if out:
-        from toolchain.core.outputs import check_writable
-
-        check_writable(out, folder=False)  # before the benchmark, not after it
+    check_writable(out, folder=False)  # before the benchmark, not after it
     r = bench_detect(minutes, lava_extra, progress=(lambda s: None) if as_json else err_console.print)
     if out:
         write_json(out, r)
@@ -298,10 +296,7 @@ def detect_compare_cmd(
     from toolchain.core.fileio import write_json
     from toolchain.detect.compare import compare
 
-    if out:
-        from toolchain.core.outputs import check_writable
-
-        check_writable(out, folder=False)
+    check_writable(out, folder=False)
     c = compare(a, b)
     if out:
         write_json(out, c)

@@ -38,14 +38,17 @@ def _nearest_existing(path: Path, what: str) -> Path:
     return p
 
 
-def check_writable(path: str | os.PathLike, *, what: str = "--out", need_bytes: int = 0,
-                   folder: bool = True) -> Path:
-    """Refuse (OutputError naming the path) an output path that cannot be written; returns it.
+def check_writable(path: str | os.PathLike | None, *, what: str = "--out", need_bytes: int = 0,
+                   folder: bool = True) -> Path | None:
+    """Refuse (OutputError naming the path) an output path that cannot be written; returns it
+    (None, an optional output not asked for: nothing to check).
 
     folder: the output is a folder (an existing file there is refused); else a file (an existing
     folder there is refused). need_bytes: what the outputs will take on disk (checked against
     the free space of the file system that will hold them).
     """
+    if path is None:
+        return None
     path = Path(path)
     base = _nearest_existing(path.absolute(), what)
     if base != path.absolute() and not base.is_dir():

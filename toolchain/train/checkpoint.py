@@ -158,7 +158,9 @@ def load_run(run_dir: str | Path) -> LoadedRun:
     if not run.is_dir():
         raise ArtifactError(f"run folder {run} does not exist")
     if not (run / MANIFEST).exists():
-        what = ("a quantise or import folder (it holds network.ndir)" if (run / "network.ndir").is_file()
+        from toolchain.deploy.artifacts import IR_FILE
+
+        what = (f"a quantise or import folder (it holds {IR_FILE})" if (run / IR_FILE).is_file()
                 else "not a training run folder")
         raise ArtifactError(f"{run}: {what}; a training run folder (from `neurodeploy train`) holds "
                             f"{MANIFEST}, and none is there", path=run / MANIFEST)

@@ -42,6 +42,8 @@ def select_device(name: str) -> torch.device:
     for cuDNN by default): a TF32 product keeps 10 mantissa bits, and a spike is a threshold
     crossing that such an error moves, so the GPU would train a different function from the
     float32 one the CPU, the plain snntorch loop and the quantiser's calibration compute."""
+    if name not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"device {name!r} is not 'auto', 'cpu' or 'cuda'")
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():
